@@ -214,7 +214,7 @@ func (info *Info) FileRanges(p int) []FileRange {
 // Ranges maps the run [off, off+n) of the torrent's byte stream onto file
 // ranges, skipping empty files. PieceOffset in the result counts from off.
 func (info *Info) Ranges(off, n int64) []FileRange {
-	if n <= 0 || off < 0 || off+n > info.TotalLength() {
+	if n <= 0 || off < 0 || off > info.TotalLength() || n > info.TotalLength()-off {
 		return nil
 	}
 	// The first file whose end lies beyond off.
@@ -249,7 +249,11 @@ func (info *Info) PieceForFile(i int) (int, bool) {
 	if info.PieceLength <= 0 {
 		return 0, false
 	}
-	return int(info.Files[i].Offset / info.PieceLength), true
+	p := info.Files[i].Offset / info.PieceLength
+	if p >= int64(len(info.Pieces)) {
+		return 0, false // an empty file at the very end touches no piece
+	}
+	return int(p), true
 }
 
 // ValidatePath checks a slash-separated relative path: not empty, not
@@ -262,16 +266,20 @@ func ValidatePath(p string) error {
 	if len(p) > MaxPathLength {
 		return fmt.Errorf("%w: path of %d bytes is longer than %d", ErrInvalid, len(p), MaxPathLength)
 	}
-	if strings.ContainsAny(p, "\x00\\") {
+	if strings.IndexByte(p, 0) >= 0 || strings.IndexByte(p, '\\') >= 0 {
 		return fmt.Errorf("%w: path %q holds a NUL or backslash", ErrInvalid, p)
 	}
-	for _, c := range strings.Split(p, "/") {
+	for rest := p; ; {
+		c, after, more := strings.Cut(rest, "/")
 		switch c {
 		case "", ".", "..":
 			return fmt.Errorf("%w: path %q has an empty, \".\" or \"..\" component", ErrInvalid, p)
 		}
+		if !more {
+			return nil
+		}
+		rest = after
 	}
-	return nil
 }
 
 // build finishes an Info whose Name, Layout, PieceLength, Files (paths and

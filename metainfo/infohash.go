@@ -25,6 +25,9 @@ func ParseInfoHash(s string) (InfoHash, error) {
 		}
 	case 32:
 		b, err := base32.StdEncoding.DecodeString(strings.ToUpper(s))
+		if err == nil && len(b) != len(h) {
+			err = fmt.Errorf("padding leaves %d bytes", len(b))
+		}
 		if err != nil {
 			return h, fmt.Errorf("metainfo: infohash %q: not base32: %w", s, err)
 		}
