@@ -1,0 +1,237 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/debtorrent/debtorrent/internal/bitfield"
+	"github.com/debtorrent/debtorrent/metainfo"
+)
+
+// fixedLayout stores a standard torrent in its own files under the store's
+// directory (<name> for a single file, <name>/<path> otherwise), keeps
+// pieces being written in a per-torrent partial area, and records the
+// verified pieces durably.
+type fixedLayout struct {
+	s    *Store
+	info *metainfo.Info
+	dir  string // .debtorrent/torrents/<infohash>
+
+	mu       sync.Mutex // serialises record updates
+	verified *bitfield.Bitfield
+}
+
+func (fl *fixedLayout) partialDir() string { return filepath.Join(fl.dir, "partial") }
+func (fl *fixedLayout) recordPath() string { return filepath.Join(fl.dir, "verified") }
+
+// filePath returns where file i of the torrent lives.
+func (fl *fixedLayout) filePath(i int) string {
+	if fl.info.SingleFile {
+		return filepath.Join(fl.s.dir, fl.info.Name)
+	}
+	return filepath.Join(fl.s.dir, fl.info.Name, filepath.FromSlash(fl.info.Files[i].Path))
+}
+
+// openFixed prepares a standard torrent: checks its name is free, loads its
+// record, drops pieces whose files are missing or short, and clears its
+// partial area.
+func openFixed(s *Store, info *metainfo.Info) (*fixedLayout, error) {
+	name := info.Name
+	if err := metainfo.ValidatePath(name); err != nil || strings.Contains(name, "/") || name == "sha256" || name == ".debtorrent" {
+		return nil, fmt.Errorf("store: torrent name %q cannot be a directory of the store (it must be one path component other than \"sha256\" and \".debtorrent\")", name)
+	}
+	ih := info.InfoHash()
+	fl := &fixedLayout{s: s, info: info, dir: filepath.Join(s.internalDir(), "torrents", ih.String())}
+	if err := fl.checkNameFree(); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(fl.partialDir()); err != nil {
+		return nil, fmt.Errorf("store: clear partial pieces of %s: %w", name, err)
+	}
+	if err := os.MkdirAll(fl.partialDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("store: open torrent %s: %w", name, err)
+	}
+	fl.verified = bitfield.New(len(info.Pieces))
+	data, err := os.ReadFile(fl.recordPath())
+	switch {
+	case err == nil:
+		rec, rerr := unmarshalRecord(data)
+		if rerr == nil && rec.infoHash == ih && rec.verified.Len() == len(info.Pieces) {
+			fl.verified = rec.verified
+		} else {
+			s.opts.Logger.Warn("store: ignoring unusable record; pieces will be fetched again", "torrent", name, "err", rerr)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: read record of %s: %w", name, err)
+	}
+	fl.dropMissing()
+	for i, f := range info.Files {
+		if f.Length == 0 {
+			if err := fl.createEmpty(i); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Writing the record now also claims the name for this torrent.
+	if err := fl.writeRecord(fl.verified); err != nil {
+		return nil, err
+	}
+	return fl, nil
+}
+
+// checkNameFree refuses a torrent whose files would land where another
+// torrent's files are.
+func (fl *fixedLayout) checkNameFree() error {
+	parent := filepath.Dir(fl.dir)
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		return fmt.Errorf("store: list torrents: %w", err)
+	}
+	for _, de := range des {
+		if !de.IsDir() || filepath.Join(parent, de.Name()) == fl.dir {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(parent, de.Name(), "verified"))
+		if err != nil {
+			continue
+		}
+		if rec, err := unmarshalRecord(data); err == nil && rec.name == fl.info.Name {
+			return fmt.Errorf("store: torrent %s would use %q, which holds torrent %s; remove that one first", fl.info.InfoHash(), fl.info.Name, rec.infoHash)
+		}
+	}
+	return nil
+}
+
+// dropMissing forgets verified pieces whose files are gone or too short: a
+// cheap check (one stat per file) that catches files deleted by hand.
+func (fl *fixedLayout) dropMissing() {
+	sizes := make(map[int]int64)
+	var claimed []int
+	for i := range fl.verified.Ones() {
+		claimed = append(claimed, i)
+	}
+	for _, i := range claimed {
+		for _, r := range fl.info.FileRanges(i) {
+			size, ok := sizes[r.File]
+			if !ok {
+				size = -1
+				if fi, err := os.Stat(fl.filePath(r.File)); err == nil && fi.Mode().IsRegular() {
+					size = fi.Size()
+				}
+				sizes[r.File] = size
+			}
+			if size < r.Offset+r.Length {
+				fl.verified.Clear(i)
+			}
+		}
+	}
+}
+
+func (fl *fixedLayout) createEmpty(i int) error {
+	p := fl.filePath(i)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("store: create %s: %w", p, err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+func (fl *fixedLayout) writeRecord(bf *bitfield.Bitfield) error {
+	rec := record{infoHash: fl.info.InfoHash(), name: fl.info.Name, verified: bf}
+	if err := writeFileAtomic(fl.recordPath(), rec.marshal()); err != nil {
+		return fmt.Errorf("store: write record of %s: %w", fl.info.Name, err)
+	}
+	return nil
+}
+
+func (fl *fixedLayout) has(i int) bool {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.verified.Has(i)
+}
+
+func (fl *fixedLayout) snapshot() *bitfield.Bitfield {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.verified.Clone()
+}
+
+// commit copies a verified piece from its partial file into the torrent's
+// files, fsyncs them, and only then records the piece as verified.
+func (fl *fixedLayout) commit(i int, p *partial) error {
+	for _, r := range fl.info.FileRanges(i) {
+		if err := fl.copyRange(r, p); err != nil {
+			return fmt.Errorf("store: commit piece %d of %s: %w", i, fl.info.Name, err)
+		}
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	next := fl.verified.Clone()
+	next.Set(i)
+	if err := fl.writeRecord(next); err != nil {
+		return err
+	}
+	fl.verified = next
+	return nil
+}
+
+func (fl *fixedLayout) copyRange(r metainfo.FileRange, p *partial) error {
+	path := fl.filePath(r.File)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	src := io.NewSectionReader(p.f, r.PieceOffset, r.Length)
+	if _, err := io.Copy(io.NewOffsetWriter(f, r.Offset), src); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// open reads verified piece i across the files it spans.
+func (fl *fixedLayout) open(i int) (*PieceReader, error) {
+	if !fl.has(i) {
+		return nil, fmt.Errorf("%w: piece %d of %s", ErrNotComplete, i, fl.info.Name)
+	}
+	pr := &PieceReader{size: fl.info.Pieces[i].Length}
+	for _, r := range fl.info.FileRanges(i) {
+		f, err := os.Open(fl.filePath(r.File))
+		if err != nil {
+			pr.Close()
+			return nil, fmt.Errorf("store: open piece %d of %s: %w", i, fl.info.Name, err)
+		}
+		pr.parts = append(pr.parts, section{f: f, off: r.Offset, n: r.Length, pieceOff: r.PieceOffset})
+	}
+	return pr, nil
+}
+
+// unverify forgets pieces found to be bad.
+func (fl *fixedLayout) unverify(bad []int) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	next := fl.verified.Clone()
+	for _, i := range bad {
+		next.Clear(i)
+	}
+	if err := fl.writeRecord(next); err != nil {
+		return err
+	}
+	fl.verified = next
+	return nil
+}

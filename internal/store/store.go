@@ -1,0 +1,212 @@
+// Package store keeps pieces on disk: the content-addressed area where
+// Debian pieces (whole .deb files) live once under their SHA256, and the
+// ordinary file layout of standard torrents, plus the temporary files pieces
+// are written into until their hash is checked.
+//
+// Layout under the store's directory:
+//
+//	sha256/ab/abcdef…            verified Debian pieces, named by their SHA256
+//	<name>/<path>                 the files of standard torrents, as other clients lay them out
+//	.debtorrent/lock              held (flock) while a Store has the directory open
+//	.debtorrent/tmp/              pieces being written (emptied on open)
+//	.debtorrent/torrents/<ih>/    per standard torrent: "verified" (the durable record
+//	                              of verified pieces) and "partial/" (pieces being written)
+//
+// The crash story. A content-addressed file gets its name only after its hash
+// was checked, its data fsynced and the rename made durable, so any file under
+// sha256/ is complete and right, and a directory scan finds them on start with
+// no hashing. A standard torrent's piece is first written to its own partial
+// file; once verified its bytes are copied into the torrent's files, which are
+// fsynced, and only then is the piece added to the "verified" record, which is
+// replaced atomically (temporary file, fsync, rename, fsync of the directory).
+// A crash before the record is replaced leaves bytes in the files that no
+// record claims; a crash after leaves durable verified data. Partial and
+// temporary files are deleted on open: an interrupted piece starts over.
+package store
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/debtorrent/debtorrent/metainfo"
+)
+
+// Errors the store wraps; test with errors.Is.
+var (
+	// ErrHashMismatch: a finished piece's data did not match its hash and was
+	// discarded.
+	ErrHashMismatch = errors.New("store: piece hash mismatch")
+	// ErrIncomplete: FinishPiece was called before every byte arrived.
+	ErrIncomplete = errors.New("store: piece incomplete")
+	// ErrNotComplete: a piece was opened for reading before it was verified.
+	ErrNotComplete = errors.New("store: piece not verified")
+	// ErrClosed: the store or torrent was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Sum is a SHA256 digest: the name of a content-addressed piece.
+type Sum [32]byte
+
+// String returns the digest in lower-case hex.
+func (s Sum) String() string { return hex.EncodeToString(s[:]) }
+
+// Options tune a Store.
+type Options struct {
+	// MaxBytes caps the size of the content-addressed area; past it the least
+	// recently used pieces that nobody is reading are deleted. 0 means no cap.
+	// Standard torrents' files are not counted nor evicted.
+	MaxBytes int64
+	// OnEvict, when set, is called (without locks held) with each piece
+	// removed by eviction or by Verify, so the engine can stop announcing it.
+	OnEvict func(Sum)
+	// Logger receives warnings about odd files found on disk (default: none).
+	Logger *slog.Logger
+}
+
+// entry is what the store knows of one content-addressed piece.
+type entry struct {
+	size    int64
+	lastUse time.Time
+	refs    int // open readers; a pinned entry is never evicted
+}
+
+// Store is a directory of pieces. It is safe for concurrent use. Only one
+// Store may have a directory open at a time (enforced with a lock file).
+type Store struct {
+	dir  string
+	opts Options
+	lock *os.File
+
+	mu       sync.Mutex
+	cas      map[Sum]*entry
+	used     int64
+	torrents map[metainfo.InfoHash]*Torrent
+	closed   bool
+}
+
+func (s *Store) internalDir() string { return filepath.Join(s.dir, ".debtorrent") }
+func (s *Store) tmpDir() string      { return filepath.Join(s.internalDir(), "tmp") }
+func (s *Store) casDir() string      { return filepath.Join(s.dir, "sha256") }
+
+func (s *Store) casPath(sum Sum) string {
+	h := sum.String()
+	return filepath.Join(s.casDir(), h[:2], h)
+}
+
+// Open opens (creating if needed) the store in dir, removes what interrupted
+// writes left behind, and indexes the verified pieces already there.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{dir: dir, opts: opts, cas: make(map[Sum]*entry), torrents: make(map[metainfo.InfoHash]*Torrent)}
+	for _, d := range []string{s.internalDir(), s.casDir(), filepath.Join(s.internalDir(), "torrents")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", dir, err)
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(s.internalDir(), "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store: %s is in use by another process (close it first): %w", dir, err)
+	}
+	s.lock = lock
+	if err := os.RemoveAll(s.tmpDir()); err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("store: clear temporary files: %w", err)
+	}
+	if err := os.MkdirAll(s.tmpDir(), 0o755); err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if err := s.scan(); err != nil {
+		s.lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// scan indexes sha256/: every file named by a valid digest in the directory
+// of its first two hex digits. Its mtime is its last use.
+func (s *Store) scan() error {
+	subs, err := os.ReadDir(s.casDir())
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		names, err := os.ReadDir(filepath.Join(s.casDir(), sub.Name()))
+		if err != nil {
+			return fmt.Errorf("store: scan: %w", err)
+		}
+		for _, de := range names {
+			sum, ok := parseSum(de.Name())
+			if !ok || de.Name()[:2] != sub.Name() || !de.Type().IsRegular() {
+				s.opts.Logger.Warn("store: ignoring stray file", "path", filepath.Join(sub.Name(), de.Name()))
+				continue
+			}
+			fi, err := de.Info()
+			if err != nil {
+				continue // removed meanwhile
+			}
+			s.cas[sum] = &entry{size: fi.Size(), lastUse: fi.ModTime()}
+			s.used += fi.Size()
+		}
+	}
+	return nil
+}
+
+// parseSum reads 64 lower-case hex digits.
+func parseSum(name string) (Sum, bool) {
+	var sum Sum
+	if len(name) != 64 {
+		return sum, false
+	}
+	if _, err := hex.Decode(sum[:], []byte(name)); err != nil || hex.EncodeToString(sum[:]) != name {
+		return sum, false
+	}
+	return sum, true
+}
+
+// Close releases the directory. Open torrents and readers must be closed
+// first; writes in progress are abandoned.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ts := make([]*Torrent, 0, len(s.torrents))
+	for _, t := range s.torrents {
+		ts = append(ts, t)
+	}
+	s.mu.Unlock()
+	for _, t := range ts {
+		t.Close()
+	}
+	return s.lock.Close()
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Usage returns the bytes and number of pieces in the content-addressed
+// area.
+func (s *Store) Usage() (bytes int64, pieces int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used, len(s.cas)
+}

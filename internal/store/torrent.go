@@ -1,0 +1,251 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"sync"
+
+	"github.com/debtorrent/debtorrent/internal/bitfield"
+	"github.com/debtorrent/debtorrent/metainfo"
+)
+
+// Torrent is one torrent's view of the store: blocks are written into a
+// piece's temporary file, FinishPiece checks the piece's hash and makes it
+// readable, OpenPiece reads verified pieces. Safe for concurrent use.
+//
+// For a PiecePerFile (Debian) torrent a piece is complete whenever the store
+// holds its SHA256, whoever wrote it: pieces shared with other torrents, or
+// imported, are complete from the start, and eviction makes them incomplete
+// again.
+type Torrent struct {
+	s     *Store
+	info  *metainfo.Info
+	fixed *fixedLayout // nil for PiecePerFile
+
+	mu       sync.Mutex
+	partials map[int]*partial
+	closed   bool
+}
+
+// OpenTorrent returns the torrent's view of the store, finding what of it is
+// already verified on disk. A torrent can be open once at a time.
+func (s *Store) OpenTorrent(info *metainfo.Info) (*Torrent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	ih := info.InfoHash()
+	if _, dup := s.torrents[ih]; dup {
+		return nil, fmt.Errorf("store: torrent %s is already open", ih)
+	}
+	t := &Torrent{s: s, info: info, partials: make(map[int]*partial)}
+	if info.Layout == metainfo.FixedPieces {
+		fl, err := openFixed(s, info)
+		if err != nil {
+			return nil, err
+		}
+		t.fixed = fl
+	}
+	s.torrents[ih] = t
+	return t, nil
+}
+
+// Info returns the torrent's description.
+func (t *Torrent) Info() *metainfo.Info { return t.info }
+
+func (t *Torrent) piece(i int) (metainfo.Piece, error) {
+	if i < 0 || i >= len(t.info.Pieces) {
+		return metainfo.Piece{}, fmt.Errorf("store: piece %d out of range (torrent has %d)", i, len(t.info.Pieces))
+	}
+	return t.info.Pieces[i], nil
+}
+
+func (t *Torrent) newHash() hash.Hash { return newPieceHash(t.info.HashType()) }
+
+// newPieceHash returns the hash function that checks pieces of type ht.
+func newPieceHash(ht metainfo.HashType) hash.Hash {
+	if ht == metainfo.SHA256 {
+		return sha256.New()
+	}
+	return sha1.New()
+}
+
+// PieceComplete reports whether piece i is verified and readable.
+func (t *Torrent) PieceComplete(i int) bool {
+	if i < 0 || i >= len(t.info.Pieces) {
+		return false
+	}
+	if t.fixed != nil {
+		return t.fixed.has(i)
+	}
+	return t.s.Has(Sum(t.info.Pieces[i].Hash))
+}
+
+// Completed returns a snapshot of the verified pieces.
+func (t *Torrent) Completed() *bitfield.Bitfield {
+	if t.fixed != nil {
+		return t.fixed.snapshot()
+	}
+	bf := bitfield.New(len(t.info.Pieces))
+	for i := range t.info.Pieces {
+		if t.PieceComplete(i) {
+			bf.Set(i)
+		}
+	}
+	return bf
+}
+
+// WriteBlock stores data at off within piece i. Writing to a piece that is
+// already complete does nothing.
+func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
+	pc, err := t.piece(i)
+	if err != nil {
+		return err
+	}
+	if t.PieceComplete(i) {
+		return nil
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrClosed
+	}
+	p := t.partials[i]
+	if p == nil {
+		dir := t.s.tmpDir()
+		if t.fixed != nil {
+			dir = t.fixed.partialDir()
+		}
+		p, err = newPartial(dir, fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
+		if err != nil {
+			t.mu.Unlock()
+			return err
+		}
+		t.partials[i] = p
+	}
+	t.mu.Unlock()
+	return p.write(off, data)
+}
+
+// take removes piece i's partial from the torrent if it is still p.
+func (t *Torrent) take(i int, p *partial) {
+	t.mu.Lock()
+	if t.partials[i] == p {
+		delete(t.partials, i)
+	}
+	t.mu.Unlock()
+}
+
+// FinishPiece checks piece i's hash once all its bytes have arrived. On a
+// match the piece is committed (durably) and becomes readable; on a mismatch
+// its data is discarded and the error wraps ErrHashMismatch. Before every
+// byte has arrived it returns an error wrapping ErrIncomplete and keeps the
+// data.
+func (t *Torrent) FinishPiece(i int) error {
+	pc, err := t.piece(i)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	p := t.partials[i]
+	t.mu.Unlock()
+	if p == nil {
+		if t.PieceComplete(i) {
+			return nil
+		}
+		return fmt.Errorf("%w: piece %d: nothing written", ErrIncomplete, i)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f == nil { // finished by a concurrent call
+		if t.PieceComplete(i) {
+			return nil
+		}
+		return fmt.Errorf("%w: piece %d", ErrIncomplete, i)
+	}
+	if !p.complete() {
+		return fmt.Errorf("%w: piece %d has %d of %d bytes", ErrIncomplete, i, p.received(), p.length)
+	}
+	t.take(i, p)
+	if got := p.sum(); !bytes.Equal(got, pc.Hash) {
+		p.discard()
+		return fmt.Errorf("%w: piece %d: got %x, want %x", ErrHashMismatch, i, got, pc.Hash)
+	}
+	if t.fixed != nil {
+		defer p.discard()
+		return t.fixed.commit(i, p)
+	}
+	if err := p.seal(); err != nil {
+		p.discard()
+		return err
+	}
+	return t.s.commitCAS(p.path, Sum(pc.Hash), pc.Length)
+}
+
+// DiscardPiece drops whatever has been written of piece i.
+func (t *Torrent) DiscardPiece(i int) {
+	t.mu.Lock()
+	p := t.partials[i]
+	delete(t.partials, i)
+	t.mu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		p.discard()
+		p.mu.Unlock()
+	}
+}
+
+// OpenPiece opens verified piece i for reading; it stays pinned (never
+// evicted) until the reader is closed.
+func (t *Torrent) OpenPiece(i int) (*PieceReader, error) {
+	pc, err := t.piece(i)
+	if err != nil {
+		return nil, err
+	}
+	if t.fixed != nil {
+		return t.fixed.open(i)
+	}
+	return t.s.OpenSum(Sum(pc.Hash))
+}
+
+// Close abandons pieces being written and releases the torrent.
+func (t *Torrent) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	ps := t.partials
+	t.partials = nil
+	t.mu.Unlock()
+	for _, p := range ps {
+		p.mu.Lock()
+		p.discard()
+		p.mu.Unlock()
+	}
+	t.s.mu.Lock()
+	if t.s.torrents[t.info.InfoHash()] == t {
+		delete(t.s.torrents, t.info.InfoHash())
+	}
+	t.s.mu.Unlock()
+	return nil
+}
+
+// OpenSum opens the content-addressed piece with this SHA256 for reading,
+// pinned until the reader is closed.
+func (s *Store) OpenSum(sum Sum) (*PieceReader, error) {
+	f, size, err := s.openCAS(sum)
+	if err != nil {
+		return nil, err
+	}
+	return &PieceReader{
+		parts:   []section{{f: f, n: size}},
+		size:    size,
+		release: func() { s.release(sum) },
+	}, nil
+}
