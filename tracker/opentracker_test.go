@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -57,7 +58,36 @@ func startOpentracker(tb testing.TB, hashes ...metainfo.InfoHash) *opentracker {
 	})
 	addr := net.JoinHostPort("127.0.0.1", p)
 	waitForTCP(tb, addr, exited, &out)
-	return &opentracker{httpURL: "http://" + addr + "/announce", udpURL: "udp://" + addr + "/announce"}
+	ot := &opentracker{httpURL: "http://" + addr + "/announce", udpURL: "udp://" + addr + "/announce"}
+	if len(hashes) > 0 {
+		waitForWhitelist(tb, ot.httpURL, hashes[0], &out)
+	}
+	return ot
+}
+
+// waitForWhitelist polls until opentracker accepts announces for h.
+// opentracker listens before its background thread has read the whitelist,
+// so the first announces after start may be refused. The probe is a
+// "stopped" event asking for no peers, which leaves no trace in the swarm.
+func waitForWhitelist(tb testing.TB, url string, h metainfo.InfoHash, out fmt.Stringer) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := NewClient(ClientConfig{})
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := c.Announce(ctx, url, AnnounceRequest{InfoHash: h, Port: 1, Event: EventStopped, NumWant: NoPeersWanted})
+		var refused *FailureError
+		if !errors.As(err, &refused) {
+			return // accepted, or failing for a reason the test itself will report
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("opentracker still refuses %s after 10s (%v): %s", h, err, out)
+		case <-tick.C:
+		}
+	}
 }
 
 // freeDualPort finds a loopback port free for both TCP and UDP.
