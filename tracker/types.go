@@ -59,13 +59,13 @@ type PeerID [20]byte
 
 // AnnounceRequest is what a peer tells a tracker about itself and one torrent.
 type AnnounceRequest struct {
-	InfoHash   metainfo.InfoHash
-	PeerID     PeerID
+	InfoHash   metainfo.InfoHash // the torrent
+	PeerID     PeerID            // the announcing peer's id
 	Port       uint16 // the port the peer accepts connections on
 	Uploaded   int64  // bytes uploaded since the started event
 	Downloaded int64  // bytes downloaded since the started event
 	Left       int64  // bytes still missing; 0 for a seed
-	Event      Event
+	Event      Event  // started, completed, stopped, or none for a regular announce
 	// NumWant is how many peers the peer would like; 0 asks for the
 	// tracker's default (see NoPeersWanted to ask for none).
 	NumWant int
@@ -85,6 +85,7 @@ const NoPeersWanted = -1
 
 // Peer is one member of a swarm as a tracker lists it.
 type Peer struct {
+	// Addr is where the peer accepts connections.
 	Addr netip.AddrPort
 	// ID is the peer's id when the tracker gave one (dictionary-model HTTP
 	// replies only); nil otherwise.
@@ -118,6 +119,7 @@ type ScrapeStats struct {
 
 // FailureError is a tracker's refusal, with the reason it gave.
 type FailureError struct {
+	// Reason is the tracker's "failure reason", as it wrote it.
 	Reason string
 }
 
