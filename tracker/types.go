@@ -61,11 +61,11 @@ type PeerID [20]byte
 type AnnounceRequest struct {
 	InfoHash   metainfo.InfoHash // the torrent
 	PeerID     PeerID            // the announcing peer's id
-	Port       uint16 // the port the peer accepts connections on
-	Uploaded   int64  // bytes uploaded since the started event
-	Downloaded int64  // bytes downloaded since the started event
-	Left       int64  // bytes still missing; 0 for a seed
-	Event      Event  // started, completed, stopped, or none for a regular announce
+	Port       uint16            // the port the peer accepts connections on
+	Uploaded   int64             // bytes uploaded since the started event
+	Downloaded int64             // bytes downloaded since the started event
+	Left       int64             // bytes still missing; 0 for a seed
+	Event      Event             // started, completed, stopped, or none for a regular announce
 	// NumWant is how many peers the peer would like; 0 asks for the
 	// tracker's default (see NoPeersWanted to ask for none).
 	NumWant int
