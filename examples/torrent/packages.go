@@ -82,9 +82,9 @@ func printPackagesTorrent(w io.Writer, path string, c debsource.Compression, res
 	line("name", "%s", info.Name)
 	line("infohash", "%s", info.InfoHash())
 	line("pieces", "%d, one per package, checked with %s", info.NumPieces(), info.HashType())
-	line("total size", "%s (%d bytes)", packagesSize(info.TotalLength()), info.TotalLength())
+	line("total size", "%s (%d bytes)", formatSize(info.TotalLength()), info.TotalLength())
 	line("piece sizes", "smallest %s, median %s, largest %s",
-		packagesSize(sizes[0]), packagesSize(sizes[len(sizes)/2]), packagesSize(sizes[len(sizes)-1]))
+		formatSize(sizes[0]), formatSize(sizes[len(sizes)/2]), formatSize(sizes[len(sizes)-1]))
 	line("entries", "%d read, %d skipped", res.Entries, res.SkippedTotal())
 	for _, r := range debsource.SkipReasons() {
 		if n := res.Skipped[r]; n > 0 {
@@ -135,18 +135,4 @@ func packagesRelease(path string) (*debsource.Release, string) {
 		}
 	}
 	return nil, ""
-}
-
-// packagesSize writes a byte count in binary units ("59 KiB", "1.4 GiB").
-func packagesSize(n int64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, u := float64(n)/1024, 0
-	for v >= 1024 && u < len(units)-1 {
-		v /= 1024
-		u++
-	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", v), ".0") + " " + units[u:u+1] + "iB"
 }

@@ -131,33 +131,14 @@ func (b *Bitfield) Clone() *Bitfield {
 }
 
 // NextSet returns the smallest set index ≥ i, or -1.
-func (b *Bitfield) NextSet(i int) int {
-	if i < 0 {
-		i = 0
-	}
-	if i >= b.n {
-		return -1
-	}
-	w := i >> 6
-	v := b.words[w] & (^uint64(0) >> uint(i&63))
-	for {
-		if v != 0 {
-			j := w<<6 + bits.LeadingZeros64(v)
-			if j >= b.n {
-				return -1
-			}
-			return j
-		}
-		w++
-		if w >= len(b.words) {
-			return -1
-		}
-		v = b.words[w]
-	}
-}
+func (b *Bitfield) NextSet(i int) int { return b.next(i, 0) }
 
 // NextClear returns the smallest clear index ≥ i, or -1.
-func (b *Bitfield) NextClear(i int) int {
+func (b *Bitfield) NextClear(i int) int { return b.next(i, ^uint64(0)) }
+
+// next returns the smallest index ≥ i whose bit, XORed with flip's, is set:
+// flip 0 finds set bits, all ones finds clear bits.
+func (b *Bitfield) next(i int, flip uint64) int {
 	if i < 0 {
 		i = 0
 	}
@@ -165,7 +146,7 @@ func (b *Bitfield) NextClear(i int) int {
 		return -1
 	}
 	w := i >> 6
-	v := ^b.words[w] & (^uint64(0) >> uint(i&63))
+	v := (b.words[w] ^ flip) & (^uint64(0) >> uint(i&63))
 	for {
 		if v != 0 {
 			j := w<<6 + bits.LeadingZeros64(v)
@@ -178,7 +159,7 @@ func (b *Bitfield) NextClear(i int) int {
 		if w >= len(b.words) {
 			return -1
 		}
-		v = ^b.words[w]
+		v = b.words[w] ^ flip
 	}
 }
 
