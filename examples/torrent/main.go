@@ -1,4 +1,5 @@
-// Command torrent makes and inspects BitTorrent .torrent files.
+// Command torrent makes and inspects BitTorrent .torrent files, and
+// downloads and seeds them.
 //
 // Usage:
 //
@@ -9,6 +10,8 @@
 //
 //	create   make a .torrent file from a file or folder (like mktorrent)
 //	info     describe a .torrent file: files, pieces, infohash, magnet link
+//	download download a torrent into a folder (-seed: then keep seeding)
+//	seed     seed a torrent from the data already in a folder
 //
 // Run "torrent help <command>" for a command's flags.
 package main
@@ -39,6 +42,8 @@ func commands() []command {
 	return []command{
 		{"create", "make a .torrent file from a file or folder (like mktorrent)", runCreate},
 		{"info", "describe a .torrent file: files, pieces, infohash, magnet link", runInfo},
+		{"download", "download a torrent into a folder (-seed: then keep seeding)", runDownload},
+		{"seed", "seed a torrent from the data already in a folder", runSeed},
 	}
 }
 

@@ -1,0 +1,148 @@
+package debtorrent
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of Config and WebConfig, used for zero fields.
+const (
+	// DefaultListenAddr is where the Client accepts peers: every interface,
+	// a port chosen by the system (read it back with Client.Addr).
+	DefaultListenAddr = ":0"
+	// DefaultMaxConns bounds the peer connections of all torrents together.
+	DefaultMaxConns = 200
+	// DefaultMaxConnsPerTorrent bounds the peer connections of one torrent.
+	DefaultMaxConnsPerTorrent = 50
+	// DefaultDataDir is where the default storage keeps pieces.
+	DefaultDataDir = "."
+	// DefaultRequestQueueTime is how much data, in seconds of a peer's
+	// measured rate, is kept requested from it beyond one round trip.
+	DefaultRequestQueueTime = time.Second
+)
+
+// Config configures a Client. The zero value works: every zero field takes
+// the default named in its comment.
+type Config struct {
+	// ListenAddr is the TCP address peers connect to (DefaultListenAddr,
+	// ":0"). Embedders that must be reachable on a known port set it.
+	ListenAddr string
+	// PeerID is the ID this client gives in handshakes. Zero: a random ID
+	// starting with peerwire.PeerIDPrefix.
+	PeerID [20]byte
+	// MaxConns bounds peer connections over all torrents
+	// (DefaultMaxConns, 200).
+	MaxConns int
+	// MaxConnsPerTorrent bounds one torrent's peer connections
+	// (DefaultMaxConnsPerTorrent, 50).
+	MaxConnsPerTorrent int
+	// UploadRate caps the bytes per second sent to peers, over all
+	// torrents. 0: unlimited.
+	UploadRate int64
+	// DownloadRate caps the bytes per second read from peers, over all
+	// torrents. 0: unlimited. Web sources are not capped by it.
+	DownloadRate int64
+	// Storage keeps the pieces. Nil: OpenDiskStorage(DataDir), opened by
+	// New and closed by Close. A Storage given here is not closed by the
+	// Client.
+	Storage Storage
+	// DataDir is the directory of the default storage (DefaultDataDir, the
+	// current directory). Ignored when Storage is set.
+	DataDir string
+	// Logger receives the engine's logs (nil: discarded).
+	Logger *slog.Logger
+	// HTTPClient announces to HTTP trackers (nil: http.DefaultClient).
+	HTTPClient *http.Client
+	// RequestQueueTime sizes each peer's request queue: the Client keeps
+	// rate × (round trip + RequestQueueTime) bytes requested from a peer,
+	// between 4 and 500 blocks (DefaultRequestQueueTime, 1 s).
+	RequestQueueTime time.Duration
+	// Web tunes how web sources (mirrors, url-lists) share work with peers.
+	Web WebConfig
+}
+
+// WebConfig tunes the use of a torrent's web source. Zero fields take the
+// defaults named in their comments; see Torrent for the rule they feed.
+type WebConfig struct {
+	// MaxFetches bounds concurrent fetches per torrent (4).
+	MaxFetches int
+	// MaxRun bounds the bytes of one fetch; a whole piece that fits is
+	// fetched with one request (0: 64 MiB).
+	MaxRun int64
+	// Tick is how often the hand-over rule is evaluated while urgent
+	// pieces are pending (200 ms).
+	Tick time.Duration
+	// Grace is how long peers have to deliver a first byte of an urgent
+	// piece they were asked for before they count as infinitely slow
+	// (500 ms).
+	Grace time.Duration
+	// Hysteresis: an urgent piece is handed to the web source when the
+	// peers' estimated time to finish it exceeds Hysteresis times the web
+	// source's (1.5).
+	Hysteresis float64
+	// AssumedRate is the web source's rate in bytes per second before it
+	// has been measured (10 MB/s).
+	AssumedRate float64
+	// AssumedLatency is the web source's time to first byte before it has
+	// been measured (100 ms).
+	AssumedLatency time.Duration
+	// NormalDelay: a wanted non-urgent piece that no connected peer has
+	// goes to the web source once the torrent has been running this long
+	// (5 s). Negative: non-urgent pieces never go to the web.
+	NormalDelay time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConnsPerTorrent <= 0 {
+		c.MaxConnsPerTorrent = DefaultMaxConnsPerTorrent
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = http.DefaultClient
+	}
+	if c.RequestQueueTime <= 0 {
+		c.RequestQueueTime = DefaultRequestQueueTime
+	}
+	c.Web = c.Web.withDefaults()
+	return c
+}
+
+func (w WebConfig) withDefaults() WebConfig {
+	if w.MaxFetches <= 0 {
+		w.MaxFetches = 4
+	}
+	if w.MaxRun <= 0 {
+		w.MaxRun = 64 << 20
+	}
+	if w.Tick <= 0 {
+		w.Tick = 200 * time.Millisecond
+	}
+	if w.Grace <= 0 {
+		w.Grace = 500 * time.Millisecond
+	}
+	if w.Hysteresis <= 0 {
+		w.Hysteresis = 1.5
+	}
+	if w.AssumedRate <= 0 {
+		w.AssumedRate = 10e6
+	}
+	if w.AssumedLatency <= 0 {
+		w.AssumedLatency = 100 * time.Millisecond
+	}
+	if w.NormalDelay == 0 {
+		w.NormalDelay = 5 * time.Second
+	}
+	return w
+}
