@@ -9,9 +9,22 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/debtorrent/debtorrent/internal/bitfield"
 	"github.com/debtorrent/debtorrent/metainfo"
+)
+
+// Group commit of standard torrents: a verified piece is readable at once,
+// but it is claimed on disk (its files fsynced, then the record rewritten)
+// in batches, at most flushDelay after it was verified or once flushPieces
+// pieces wait, and when the torrent is closed. A crash loses only claims,
+// which the pieces' next download restores; it never leaves a claim on bytes
+// that were not synced. Claiming each piece alone cost 4 fsyncs per piece
+// and halved download speed on ext4.
+const (
+	flushDelay  = time.Second
+	flushPieces = 256
 )
 
 // fixedLayout stores a standard torrent in its own files under the store's
@@ -23,8 +36,14 @@ type fixedLayout struct {
 	info *metainfo.Info
 	dir  string // .debtorrent/torrents/<infohash>
 
-	mu       sync.Mutex // serialises record updates
-	verified *bitfield.Bitfield
+	flushDelay time.Duration // how long a verified piece may wait for its claim
+	flushMu    sync.Mutex    // one record write at a time, in order
+
+	mu       sync.Mutex
+	verified *bitfield.Bitfield // readable pieces; the record may lag behind
+	pending  int                // verified pieces not yet in the record
+	dirty    map[int]bool       // files written since the last flush
+	timer    *time.Timer        // the next flush, while pieces are pending
 }
 
 func (fl *fixedLayout) partialDir() string { return filepath.Join(fl.dir, "partial") }
@@ -47,7 +66,8 @@ func openFixed(s *Store, info *metainfo.Info) (*fixedLayout, error) {
 		return nil, fmt.Errorf("store: torrent name %q cannot be a directory of the store (it must be one path component other than \"sha256\" and \".debtorrent\")", name)
 	}
 	ih := info.InfoHash()
-	fl := &fixedLayout{s: s, info: info, dir: filepath.Join(s.internalDir(), "torrents", ih.String())}
+	fl := &fixedLayout{s: s, info: info, dir: filepath.Join(s.internalDir(), "torrents", ih.String()),
+		flushDelay: flushDelay, dirty: make(map[int]bool)}
 	if err := fl.checkNameFree(); err != nil {
 		return nil, err
 	}
@@ -166,23 +186,96 @@ func (fl *fixedLayout) snapshot() *bitfield.Bitfield {
 }
 
 // commit copies a verified piece from its partial file into the torrent's
-// files, fsyncs them, and only then records the piece as verified.
+// files and makes it readable. It is claimed on disk by the next flush.
 func (fl *fixedLayout) commit(i int, p *partial) error {
-	for _, r := range fl.info.FileRanges(i) {
+	ranges := fl.info.FileRanges(i)
+	for _, r := range ranges {
 		if err := fl.copyRange(r, p); err != nil {
 			return fmt.Errorf("store: commit piece %d of %s: %w", i, fl.info.Name, err)
 		}
 	}
 	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	next := fl.verified.Clone()
-	next.Set(i)
-	if err := fl.writeRecord(next); err != nil {
-		return err
+	fl.verified.Set(i)
+	fl.pending++
+	for _, r := range ranges {
+		fl.dirty[r.File] = true
 	}
-	fl.verified = next
+	full := fl.pending >= flushPieces
+	if !full && fl.timer == nil {
+		fl.timer = time.AfterFunc(fl.flushDelay, fl.flushLater)
+	}
+	fl.mu.Unlock()
+	if full {
+		return fl.flush(false)
+	}
 	return nil
 }
+
+// flushLater is the timer's flush. Its error is logged: the pieces stay
+// readable, and the next flush tries again.
+func (fl *fixedLayout) flushLater() {
+	if err := fl.flush(false); err != nil {
+		fl.s.opts.Logger.Warn("store: claiming verified pieces failed; will retry", "torrent", fl.info.Name, "err", err)
+	}
+}
+
+// flush fsyncs the files written since the last flush and then rewrites
+// the record with every readable piece. With force it rewrites the record
+// even when no piece is pending (after pieces were unverified).
+func (fl *fixedLayout) flush(force bool) error {
+	fl.flushMu.Lock()
+	defer fl.flushMu.Unlock()
+	fl.mu.Lock()
+	if fl.timer != nil {
+		fl.timer.Stop()
+		fl.timer = nil
+	}
+	if fl.pending == 0 && !force {
+		fl.mu.Unlock()
+		return nil
+	}
+	dirty, pending := fl.dirty, fl.pending
+	fl.dirty, fl.pending = make(map[int]bool), 0
+	snap := fl.verified.Clone()
+	fl.mu.Unlock()
+
+	err := fl.syncFiles(dirty)
+	if err == nil {
+		err = fl.writeRecord(snap)
+	}
+	if err != nil {
+		// Put the work back so that the next flush retries it.
+		fl.mu.Lock()
+		for f := range dirty {
+			fl.dirty[f] = true
+		}
+		fl.pending += pending
+		fl.mu.Unlock()
+	}
+	return err
+}
+
+// syncFiles fsyncs the torrent's files with these indexes.
+func (fl *fixedLayout) syncFiles(files map[int]bool) error {
+	for i := range files {
+		f, err := os.OpenFile(fl.filePath(i), os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)
+		}
+	}
+	return nil
+}
+
+// close claims whatever is pending.
+func (fl *fixedLayout) close() error { return fl.flush(false) }
+
+// copyBufs holds the buffers that copy verified pieces into place.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func (fl *fixedLayout) copyRange(r metainfo.FileRange, p *partial) error {
 	path := fl.filePath(r.File)
@@ -194,11 +287,11 @@ func (fl *fixedLayout) copyRange(r metainfo.FileRange, p *partial) error {
 		return err
 	}
 	defer f.Close()
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
 	src := io.NewSectionReader(p.f, r.PieceOffset, r.Length)
-	if _, err := io.Copy(io.NewOffsetWriter(f, r.Offset), src); err != nil {
-		return err
-	}
-	return f.Sync()
+	_, err = io.CopyBuffer(io.NewOffsetWriter(f, r.Offset), src, *buf)
+	return err
 }
 
 // open reads verified piece i across the files it spans.
@@ -224,14 +317,9 @@ func (fl *fixedLayout) unverify(bad []int) error {
 		return nil
 	}
 	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	next := fl.verified.Clone()
 	for _, i := range bad {
-		next.Clear(i)
+		fl.verified.Clear(i)
 	}
-	if err := fl.writeRecord(next); err != nil {
-		return err
-	}
-	fl.verified = next
-	return nil
+	fl.mu.Unlock()
+	return fl.flush(true)
 }

@@ -228,12 +228,16 @@ func (t *Torrent) Close() error {
 		p.discard()
 		p.mu.Unlock()
 	}
+	var err error
+	if t.fixed != nil {
+		err = t.fixed.close()
+	}
 	t.s.mu.Lock()
 	if t.s.torrents[t.info.InfoHash()] == t {
 		delete(t.s.torrents, t.info.InfoHash())
 	}
 	t.s.mu.Unlock()
-	return nil
+	return err
 }
 
 // OpenSum opens the content-addressed piece with this SHA256 for reading,
