@@ -41,7 +41,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"create", "make a .torrent file from a file or folder (like mktorrent)", runCreate},
-		{"info", "describe a .torrent file: files, pieces, infohash, magnet link", runInfo},
+		{"info", "describe a .torrent file (files, pieces, infohash, magnet) or a Packages file's torrent", runInfo},
 		{"download", "download a torrent into a folder (-seed: then keep seeding)", runDownload},
 		{"seed", "seed a torrent from the data already in a folder", runSeed},
 	}
