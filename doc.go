@@ -2,9 +2,9 @@
 // an APT proxy built on it: Debian machines fetch .deb packages from each
 // other, with the mirror as the fallback.
 //
-// This package is the front door. So far it holds the storage interface the
-// engine writes pieces through (Storage) and its default on-disk
-// implementation (OpenDiskStorage).
+// This package is the front door: the engine (Client, Torrent), the storage
+// interface it writes pieces through (Storage) with its default on-disk
+// implementation (OpenDiskStorage), and the Proxy that APT talks to.
 //
 // # The engine
 //
@@ -16,8 +16,8 @@
 // run by one goroutine that owns its state (piece picker, peers' protocol
 // state, waiters); peers' reader and sender goroutines, block writers,
 // verification workers, web fetches and the public methods talk to it by
-// events, so no lock is shared between torrents on the data path. Each peer's request
-// queue is sized from its measured rate and round trip. WaitPiece and
+// events, so no lock is shared between torrents on the data path. Each
+// peer's request queue is sized from its measured rate and round trip. WaitPiece and
 // ReadPiece make a piece urgent while anyone waits and give it out only once
 // verified; an urgent piece no peer has, or one peers deliver much slower
 // than the torrent's web source would, is fetched from the web source (see

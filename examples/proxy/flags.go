@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/debtorrent/debtorrent"
+)
+
+// options are the command's flags.
+type options struct {
+	listen        string
+	peerListen    string
+	cacheDir      string
+	cacheSize     int64
+	mirrors       []debtorrent.ProxyMirror
+	addMirrors    []debtorrent.ProxyMirror
+	trackers      []string
+	trackerListen string
+	uploadRate    int64
+	downloadRate  int64
+	importDir     string
+	noPeers       bool
+	debug         bool
+}
+
+// mirrorFlag collects NAME=URL[,URL...] values.
+type mirrorFlag struct{ list *[]debtorrent.ProxyMirror }
+
+func (m mirrorFlag) String() string { return "" }
+func (m mirrorFlag) Set(v string) error {
+	name, urls, ok := strings.Cut(v, "=")
+	if !ok || name == "" || urls == "" {
+		return fmt.Errorf("want NAME=URL, e.g. debian=http://deb.debian.org/debian")
+	}
+	*m.list = append(*m.list, debtorrent.ProxyMirror{Name: name, URLs: strings.Split(urls, ",")})
+	return nil
+}
+
+// listFlag collects repeated string values.
+type listFlag struct{ list *[]string }
+
+func (l listFlag) String() string     { return "" }
+func (l listFlag) Set(v string) error { *l.list = append(*l.list, v); return nil }
+
+// sizeFlag parses sizes like 10G, 500M, 20MB, 1048576.
+type sizeFlag struct{ n *int64 }
+
+func (s sizeFlag) String() string { return "" }
+func (s sizeFlag) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s.n = n
+	return nil
+}
+
+// parseSize reads a byte count with an optional K, M, G or T suffix
+// (powers of 1024; a trailing "B" or "iB" is allowed).
+func parseSize(v string) (int64, error) {
+	s := strings.ToUpper(strings.TrimSpace(v))
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "B"), "I")
+	mult := int64(1)
+	if s != "" {
+		switch s[len(s)-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			s = s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q: want e.g. 10G, 500M, 20MB", v)
+	}
+	return n * mult, nil
+}
+
+// defaultCacheDir is <user cache dir>/debtorrent, or ./debtorrent-cache.
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "debtorrent")
+	}
+	return "debtorrent-cache"
+}
+
+// parseFlags reads args into options.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", debtorrent.DefaultProxyListenAddr, "`address` APT connects to (keep it on loopback or a trusted LAN)")
+	fs.StringVar(&o.peerListen, "peer-listen", ":6881", "`address` other peers connect to (BitTorrent)")
+	fs.StringVar(&o.cacheDir, "cache", defaultCacheDir(), "cache `directory` (index files and packages)")
+	fs.Var(sizeFlag{&o.cacheSize}, "cache-size", "cap on the package cache, e.g. 20G (default: no cap)")
+	fs.Var(mirrorFlag{&o.mirrors}, "mirror", "`NAME=URL` mirror to serve, repeatable; replaces the APT sources' mirrors")
+	fs.Var(mirrorFlag{&o.addMirrors}, "add-mirror", "`NAME=URL` mirror to serve in addition to the APT sources' mirrors, repeatable")
+	fs.Var(listFlag{&o.trackers}, "tracker", "announce `URL` of a tracker, repeatable (default: the embedded tracker)")
+	fs.StringVar(&o.trackerListen, "tracker-listen", ":6969", "`address` of the embedded tracker for the LAN (HTTP /announce); empty: none")
+	fs.Var(sizeFlag{&o.uploadRate}, "upload-rate", "cap on bytes per second sent to peers, e.g. 5M (default: none)")
+	fs.Var(sizeFlag{&o.downloadRate}, "download-rate", "cap on bytes per second received from peers (default: none)")
+	fs.StringVar(&o.importDir, "import", "/var/cache/apt/archives", "`directory` of .deb files to import into the cache at start (empty: none)")
+	fs.BoolVar(&o.noPeers, "no-peers", false, "mirror only: no BitTorrent engine, no tracker")
+	fs.BoolVar(&o.debug, "debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("proxy: unexpected arguments %q", fs.Args())
+	}
+	if o.listen == "" || o.cacheDir == "" {
+		return o, errors.New("proxy: -listen and -cache must not be empty")
+	}
+	return o, nil
+}

@@ -1,0 +1,37 @@
+// Command proxy is the debtorrent APT proxy: APT fetches through it, and
+// packages come from other machines running it (BitTorrent), with the
+// mirror as fallback.
+//
+// With no flags it listens for APT on 127.0.0.1:9988, keeps its cache in
+// the user's cache directory, serves the mirrors of the machine's APT
+// sources, accepts peers on port 6881, runs an embedded tracker on port 6969
+// for the LAN, imports /var/cache/apt/archives, and prints the line to give
+// APT. SIGINT or SIGTERM shut it down cleanly.
+//
+//	proxy [-listen ADDR] [-peer-listen ADDR] [-cache DIR] [-cache-size SIZE]
+//	      [-mirror NAME=URL]... [-add-mirror NAME=URL]... [-tracker URL]...
+//	      [-tracker-listen ADDR] [-upload-rate R] [-download-rate R]
+//	      [-import DIR] [-no-peers] [-debug]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

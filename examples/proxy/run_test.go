@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debtorrent/debtorrent/internal/testmirror"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "10G": 10 << 30, "500M": 500 << 20, "20MB": 20 << 20, "4KiB": 4 << 10, "1t": 1 << 40} {
+		got, err := parseSize(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "x", "-5", "10Q", "99999999999T"} {
+		_, err := parseSize(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-mirror", "debian=http://deb.debian.org/debian", "-mirror", "sec=http://a/,http://b/", "-tracker", "http://t/announce", "-cache-size", "2G"}, io.Discard)
+	require.NoError(t, err)
+	require.Len(t, o.mirrors, 2)
+	assert.Equal(t, []string{"http://a/", "http://b/"}, o.mirrors[1].URLs)
+	assert.Equal(t, int64(2<<30), o.cacheSize)
+	assert.Equal(t, "127.0.0.1:9988", o.listen)
+	_, err = parseFlags([]string{"-mirror", "nourl"}, io.Discard)
+	assert.Error(t, err)
+}
+
+// TestRunServesAndShutsDown starts the command against a test mirror,
+// reads the address it prints, fetches through it, then cancels (as SIGINT
+// does) and expects a clean return.
+func TestRunServesAndShutsDown(t *testing.T) {
+	arch, err := testmirror.Build(t.TempDir(), testmirror.SimpleSpec(2, 1000))
+	require.NoError(t, err)
+	mirror, err := testmirror.Serve(arch.Root, testmirror.Options{})
+	require.NoError(t, err)
+	defer mirror.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-peer-listen", "127.0.0.1:0", "-tracker-listen", "127.0.0.1:0",
+			"-cache", t.TempDir(), "-import", "", "-mirror", "test=http://" + mirror.Addr() + "/"}, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var addr string
+	var printed []string
+	for sc.Scan() {
+		line := sc.Text()
+		printed = append(printed, line)
+		if a, ok := strings.CutPrefix(line, "debtorrent proxy listening on "); ok {
+			addr = a
+		}
+		if strings.HasPrefix(line, "Status:") {
+			break
+		}
+	}
+	require.NotEmpty(t, addr, "no address printed:\n%s", strings.Join(printed, "\n"))
+	assert.Contains(t, strings.Join(printed, "\n"), `Acquire::http::Proxy "http://`+addr+`";`)
+	go io.Copy(io.Discard, pr)
+
+	resp, err := http.Get("http://" + addr + "/test/debian/" + arch.Debs[0].Filename)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, arch.Debs[0].Size, int64(len(body)))
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}

@@ -1,0 +1,173 @@
+package aptproxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debtorrent/debtorrent/internal/indexcache"
+	"github.com/debtorrent/debtorrent/internal/pipeline"
+	"github.com/debtorrent/debtorrent/internal/store"
+	"github.com/debtorrent/debtorrent/internal/testmirror"
+	"github.com/debtorrent/debtorrent/websource"
+	"github.com/stretchr/testify/require"
+)
+
+// testProxy is a Server behind a pipelined listener on loopback.
+type testProxy struct {
+	*Server
+	Addr string
+}
+
+// startProxy serves the mirror (whose archive is at <base>/debian/) under
+// the name "test".
+func startProxy(t testing.TB, mirrorBase string, mod func(*Config)) *testProxy {
+	t.Helper()
+	p, stop := startProxyIn(t, t.TempDir(), mirrorBase, mod)
+	t.Cleanup(stop)
+	return p
+}
+
+// startProxyIn starts a proxy whose caches are in dir; stop closes it.
+func startProxyIn(t testing.TB, dir, mirrorBase string, mod func(*Config)) (*testProxy, func()) {
+	t.Helper()
+	m, err := NewMirror("test", mirrorBase)
+	require.NoError(t, err)
+	ms, err := NewMirrors([]*Mirror{m})
+	require.NoError(t, err)
+	cache, err := indexcache.Open(filepath.Join(dir, "index"), indexcache.Options{})
+	require.NoError(t, err)
+	st, err := store.Open(filepath.Join(dir, "store"), store.Options{})
+	require.NoError(t, err)
+	s := StoreOf(st)
+	cfg := Config{Mirrors: ms, Cache: cache, Store: s, Mirror: NewMirrorFetcher(s, websource.Options{})}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := New(cfg)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ps := &pipeline.Server{Handler: srv}
+	done := make(chan struct{})
+	go func() { defer close(done); ps.Serve(ln) }()
+	stop := func() {
+		ps.Close()
+		<-done
+		srv.Close()
+		st.Close()
+	}
+	return &testProxy{Server: srv, Addr: ln.Addr().String()}, stop
+}
+
+// buildMirror builds and serves a test archive.
+func buildMirror(t testing.TB, spec testmirror.Spec, opts testmirror.Options) (*testmirror.Archive, *testmirror.Server) {
+	t.Helper()
+	a, err := testmirror.Build(t.TempDir(), spec)
+	require.NoError(t, err)
+	srv, err := testmirror.Serve(a.Root, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return a, srv
+}
+
+// aptRoot is a throwaway APT installation.
+type aptRoot struct {
+	dir  string
+	conf string
+}
+
+// newAptRoot makes an APT root whose sources list is sourceLine and, when
+// proxy is not "", sends every http request through it.
+func newAptRoot(t testing.TB, sourceLine, proxy string, extra ...string) *aptRoot {
+	t.Helper()
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("apt-get not installed: run on Debian (apt-get install apt)")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/trusted.gpg.d", "etc/apt/sources.list.d",
+		"var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/lib/dpkg", "var/log/apt"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "var/lib/dpkg/status"), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/apt/sources.list"), []byte(sourceLine+"\n"), 0o644))
+	if proxy == "" {
+		proxy = "DIRECT"
+	}
+	conf := fmt.Sprintf(`Dir "%[1]s/";
+Dir::State "var/lib/apt/";
+Dir::State::status "%[1]s/var/lib/dpkg/status";
+Dir::Cache "var/cache/apt/";
+Dir::Etc "etc/apt/";
+Dir::Etc::sourcelist "%[1]s/etc/apt/sources.list";
+Dir::Etc::sourceparts "%[1]s/etc/apt/sources.list.d";
+Dir::Etc::parts "%[1]s/etc/apt/apt.conf.d";
+Dir::Etc::preferencesparts "%[1]s/etc/apt/preferences.d";
+Dir::Etc::trustedparts "%[1]s/etc/apt/trusted.gpg.d";
+Dir::Log "%[1]s/var/log/apt";
+Dir::Bin::Methods "/usr/lib/apt/methods";
+Dir::Bin::dpkg "/usr/bin/dpkg";
+APT::Architecture "amd64";
+APT::Architectures { "amd64"; };
+APT::Sandbox::User "root";
+Debug::NoLocking "true";
+Acquire::Languages "none";
+Acquire::IndexTargets::deb::Translations::DefaultEnabled "false";
+Acquire::Check-Valid-Until "false";
+Acquire::Retries "0";
+Acquire::http::Proxy "%[2]s";
+%[3]s
+`, dir, proxy, strings.Join(extra, "\n"))
+	p := filepath.Join(dir, "apt.conf")
+	require.NoError(t, os.WriteFile(p, []byte(conf), 0o644))
+	return &aptRoot{dir: dir, conf: p}
+}
+
+// run runs apt-get with the root's configuration.
+func (a *aptRoot) run(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "apt-get", args...)
+	cmd.Env = append(os.Environ(), "APT_CONFIG="+a.conf, "http_proxy=", "HTTP_PROXY=", "no_proxy=", "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustRun runs apt-get and fails the test on error.
+func (a *aptRoot) mustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := a.run(context.Background(), args...)
+	require.NoError(t, err, "apt-get %s:\n%s", strings.Join(args, " "), out)
+	return out
+}
+
+// checkDebs checks that every package of the archive landed in APT's
+// archives directory with the right SHA256.
+func (a *aptRoot) checkDebs(t testing.TB, arch *testmirror.Archive, names ...string) {
+	t.Helper()
+	want := map[string]testmirror.Deb{}
+	for _, d := range arch.Debs {
+		want[d.Name] = d
+	}
+	for _, n := range names {
+		d := want[n]
+		got, err := os.ReadFile(filepath.Join(a.dir, "var/cache/apt/archives", filepath.Base(d.Filename)))
+		require.NoError(t, err, "package %s not downloaded", n)
+		require.Equal(t, d.SHA256, sha256.Sum256(got), "package %s has wrong content", n)
+	}
+}
+
+func names(a *testmirror.Archive) []string {
+	var out []string
+	for _, d := range a.Debs {
+		out = append(out, d.Name)
+	}
+	return out
+}

@@ -1,0 +1,101 @@
+// Package pipeline is an HTTP/1.1 server loop for clients that pipeline,
+// such as APT: it reads a connection's requests ahead (up to a depth),
+// starts a handler for each at once, and writes the answers in request
+// order. Go's net/http serves a connection's pipelined requests one after
+// another, which would make APT fetch one package at a time.
+//
+// A Handler returns a Response (status, headers, body as an
+// io.ReadCloser) instead of writing to a ResponseWriter, so that many can
+// be prepared at once while a per-connection writer sends them in order.
+// Adapt turns a Handler into an http.Handler for use under net/http.
+package pipeline
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// Response is a handler's answer to one request.
+type Response struct {
+	// Status is the HTTP status code.
+	Status int
+	// Header holds the response headers (may be nil). Content-Length,
+	// Transfer-Encoding and Connection are set by the server.
+	Header http.Header
+	// Body is sent after the headers and then closed; nil means an empty
+	// body. For HEAD requests it is closed unread.
+	Body io.ReadCloser
+	// ContentLength is the body's length, or -1 when unknown (the body is
+	// then sent chunked, or the connection closed after it for HTTP/1.0).
+	// A body shorter than ContentLength makes the server close the
+	// connection, so a client never takes a truncated answer for a whole
+	// one.
+	ContentLength int64
+}
+
+// Handler answers requests. Handle is called concurrently for the
+// pipelined requests of a connection; ctx ends when the connection does.
+// It must not return nil.
+type Handler interface {
+	Handle(ctx context.Context, r *http.Request) *Response
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, r *http.Request) *Response
+
+// Handle implements Handler.
+func (f HandlerFunc) Handle(ctx context.Context, r *http.Request) *Response { return f(ctx, r) }
+
+// Text returns a response with a short plain-text body (a line ending in
+// "\n" is added), for errors and reasons.
+func Text(status int, msg string) *Response {
+	body := msg + "\n"
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	return &Response{Status: status, Header: h, Body: io.NopCloser(stringReader(body)), ContentLength: int64(len(body))}
+}
+
+// Bytes returns a response with the given body and content type.
+func Bytes(status int, contentType string, body []byte) *Response {
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	return &Response{Status: status, Header: h, Body: io.NopCloser(byteReader(body)), ContentLength: int64(len(body))}
+}
+
+// Adapt returns an http.Handler that answers with h, so that a Handler can
+// be mounted under net/http (which serves pipelined requests sequentially).
+func Adapt(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp := h.Handle(r.Context(), r)
+		if resp.Body != nil {
+			defer resp.Body.Close()
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		if resp.ContentLength >= 0 && bodyAllowed(resp.Status) {
+			w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		}
+		w.WriteHeader(resp.Status)
+		if r.Method == http.MethodHead || resp.Body == nil || !bodyAllowed(resp.Status) {
+			return
+		}
+		if resp.ContentLength >= 0 {
+			n, err := io.CopyN(w, resp.Body, resp.ContentLength)
+			if err != nil && n < resp.ContentLength {
+				// Abort the response so the client sees a broken answer,
+				// never a short one that looks whole.
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+		io.Copy(w, resp.Body)
+	})
+}
+
+// bodyAllowed reports whether a response with this status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}

@@ -1,0 +1,73 @@
+package debtorrent
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of ProxyConfig.
+const (
+	// DefaultProxyListenAddr is where the example proxy listens for APT.
+	DefaultProxyListenAddr = "127.0.0.1:9988"
+	// DefaultProxyPeerWait bounds how long the engine (peers and its web
+	// source) may take for a .deb before the proxy fetches it from the
+	// mirror directly.
+	DefaultProxyPeerWait = 20 * time.Second
+	// DefaultProxyDebTimeout bounds getting one .deb; past it APT gets 504.
+	DefaultProxyDebTimeout = 30 * time.Minute
+	// DefaultProxyPipelineDepth is how many requests of one APT connection
+	// are read ahead and worked on at once.
+	DefaultProxyPipelineDepth = 32
+)
+
+// ProxyMirror is an upstream a Proxy may reach.
+type ProxyMirror struct {
+	// Name is the first path component of path-prefix requests:
+	// http://proxy/<Name>/... reaches URLs[0]/...
+	Name string
+	// URLs are base URLs serving the same files, tried in order.
+	URLs []string
+	// Prefixes, if any, limit the reachable paths under the bases (e.g.
+	// "debian/"); empty: every path.
+	Prefixes []string
+}
+
+// ProxyConfig configures a Proxy. Zero fields take the defaults named in
+// their comments.
+type ProxyConfig struct {
+	// Mirrors are the only upstreams reachable through the proxy. Empty:
+	// the APT sources of the machine (SourcesRoot), one mirror per host,
+	// named by the host and limited to the archive roots the sources name.
+	Mirrors []ProxyMirror
+	// AddMirrors are added to the APT sources' mirrors (ignored when
+	// Mirrors is set).
+	AddMirrors []ProxyMirror
+	// SourcesRoot is the system root whose /etc/apt sources are read when
+	// Mirrors is empty ("/").
+	SourcesRoot string
+	// CacheDir holds the index cache and, when Client is nil, the package
+	// store. Required.
+	CacheDir string
+	// CacheSize caps the package store the proxy opens itself (Client nil)
+	// in bytes; least recently used packages are evicted past it. 0: no cap.
+	CacheSize int64
+	// Client is the engine: Packages files become its torrents and .debs
+	// are wanted from its swarms (peers, with the mirror as web source).
+	// Its Storage must be a *DiskStorage. Nil: .debs come from the mirror
+	// only, through the proxy's own store.
+	Client *Client
+	// Trackers are announce URLs given to every torrent added to Client.
+	Trackers []string
+	// HTTPClient sends upstream requests. Nil: a client with dial and
+	// header timeouts, pooled connections and no transparent gzip.
+	HTTPClient *http.Client
+	// PeerWait (DefaultProxyPeerWait) and DebTimeout
+	// (DefaultProxyDebTimeout) bound the waits for a .deb.
+	PeerWait, DebTimeout time.Duration
+	// PipelineDepth is the read-ahead per APT connection
+	// (DefaultProxyPipelineDepth).
+	PipelineDepth int
+	// Logger receives the proxy's logs (nil: discarded).
+	Logger *slog.Logger
+}
