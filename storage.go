@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/debtorrent/debtorrent/internal/store"
 	"github.com/debtorrent/debtorrent/metainfo"
@@ -12,17 +13,29 @@ import (
 
 // Storage keeps the pieces of torrents. Embedders may bring their own; the
 // default is OpenDiskStorage.
+//
+// Concurrency: every method may be called from any goroutine, at any time,
+// concurrently with every other, until Close; Close is called once, after
+// every TorrentStorage it opened has been closed.
 type Storage interface {
 	// OpenTorrent returns the storage of one torrent, knowing which of its
-	// pieces are already verified.
+	// pieces are already verified. A torrent (by infohash) is open at most
+	// once at a time; a second OpenTorrent of it fails.
 	OpenTorrent(info *metainfo.Info) (TorrentStorage, error)
-	// Close releases the storage; its torrents must be closed first.
+	// Close releases the storage.
 	Close() error
 }
 
 // TorrentStorage holds one torrent's pieces. Blocks are written into a
 // piece's temporary area; FinishPiece checks the piece's hash and only then
-// makes it readable. Implementations are safe for concurrent use.
+// makes it readable.
+//
+// Concurrency: every method may be called concurrently with every other,
+// for the same or different pieces, except that the engine never calls
+// WriteBlock or FinishPiece concurrently for the same piece (all blocks of a
+// piece go through one writer). WriteBlock does not keep data after it
+// returns. Readers returned by OpenPiece stay valid after Close of the
+// TorrentStorage until they are closed themselves.
 type TorrentStorage interface {
 	// WriteBlock stores data at off within piece. Writing to a complete
 	// piece does nothing.
@@ -31,21 +44,72 @@ type TorrentStorage interface {
 	// returns an error wrapping ErrHashMismatch (data discarded) or
 	// ErrIncomplete (data kept) when the piece cannot be committed.
 	FinishPiece(piece int) error
-	// PieceComplete reports whether a piece is verified and readable.
+	// PieceComplete reports whether a piece is verified and readable now.
+	// It is the truth the engine goes by (a piece may be evicted at any
+	// time), so it must be cheap: no I/O, no lock held for long.
 	PieceComplete(piece int) bool
-	// OpenPiece opens a verified piece for reading.
+	// OpenPiece opens a verified piece for reading; the error wraps
+	// ErrNotComplete when it is not (or no longer) stored. An open piece is
+	// never evicted.
 	OpenPiece(piece int) (PieceReader, error)
 	// Close abandons pieces in progress and releases the torrent.
 	Close() error
 }
 
 // PieceReader reads one verified piece: sequentially with Seek (to stream a
-// byte range to APT) or at offsets (to serve blocks to peers).
+// byte range to APT) or at offsets (to serve blocks to peers). ReadAt and
+// Size may be called concurrently; Read and Seek by one goroutine at a time.
+// While it is open the piece is pinned: it is not evicted.
 type PieceReader interface {
 	io.ReadSeekCloser
 	io.ReaderAt
 	// Size returns the piece's length.
 	Size() int64
+}
+
+// ContentStorage is a Storage that also keeps pieces by their SHA256, one
+// copy for every torrent that lists the same SHA256: the Debian pieces (whole
+// .deb files) of piece-per-file torrents. The Proxy needs one; a Client given
+// one learns from it when a piece is stored or removed, whichever torrent (or
+// none) stored it, and tells every torrent that lists it.
+//
+// Concurrency: as Storage; every method may be called concurrently.
+type ContentStorage interface {
+	Storage
+	// HasSHA256 reports whether the piece with this SHA256 is stored and
+	// verified now. It must be cheap (no I/O).
+	HasSHA256(sum [32]byte) bool
+	// OpenSHA256 opens the stored piece with this SHA256 (pinned while
+	// open); the error wraps ErrNotComplete when it is not stored.
+	OpenSHA256(sum [32]byte) (PieceReader, error)
+	// CreateSHA256 starts writing, outside any torrent, the piece of size
+	// bytes whose SHA256 is sum. Writers of the same sum may run at once;
+	// the first to commit stores it, the others' commits then succeed
+	// without storing a second copy.
+	CreateSHA256(sum [32]byte, size int64) (ContentWriter, error)
+	// Observe registers fn to be called after each piece is stored
+	// (have true) or removed (have false: evicted past the size cap, or
+	// found bad). fn is called from the goroutine that stored or removed the
+	// piece, with no lock of the storage held; it must not block. Calls for
+	// one sum may race (a store and an eviction), so fn must treat them as
+	// hints and ask HasSHA256 for the truth. stop unregisters fn; after it
+	// returns fn is not called again.
+	Observe(fn func(sum [32]byte, have bool)) (stop func())
+}
+
+// ContentWriter writes one content-addressed piece, in order from its first
+// byte. One goroutine at a time; it keeps nothing of p after Write returns.
+type ContentWriter interface {
+	io.Writer
+	// Written returns how many bytes have been written.
+	Written() int64
+	// Commit checks the SHA256 of what was written and, on a match, stores
+	// the piece durably. It returns an error wrapping ErrIncomplete when
+	// fewer than size bytes were written (the writer stays usable) or
+	// ErrHashMismatch (the data is discarded).
+	Commit() error
+	// Abort discards what was written. It is harmless after Commit.
+	Abort() error
 }
 
 // Errors of storage; test with errors.Is.
@@ -54,71 +118,103 @@ var (
 	ErrHashMismatch = store.ErrHashMismatch
 	// ErrIncomplete: a piece was finished before all its bytes were written.
 	ErrIncomplete = store.ErrIncomplete
-	// ErrNotComplete: a piece was opened before it was verified.
+	// ErrNotComplete: a piece was opened that is not (or no longer) stored.
 	ErrNotComplete = store.ErrNotComplete
 )
-
-// NewPieceWriter returns a writer that writes sequentially into piece of t,
-// from off: the io.Writer a websource.WebSource fetch writes into.
-func NewPieceWriter(t TorrentStorage, piece int, off int64) io.Writer {
-	return &pieceWriter{t: t, piece: piece, off: off}
-}
-
-type pieceWriter struct {
-	t     TorrentStorage
-	piece int
-	off   int64
-}
-
-func (w *pieceWriter) Write(p []byte) (int, error) {
-	if err := w.t.WriteBlock(w.piece, w.off, p); err != nil {
-		return 0, err
-	}
-	w.off += int64(len(p))
-	return len(p), nil
-}
 
 // DiskOptions tune the default storage.
 type DiskOptions struct {
 	// MaxBytes caps the content-addressed area (Debian pieces); least
 	// recently used pieces nobody is reading are evicted past it. 0: no cap.
 	MaxBytes int64
-	// OnEvict is called with the SHA256 of each piece evicted or removed by
-	// Verify.
-	OnEvict func(sha256 [32]byte)
 	// Logger receives warnings about odd files on disk.
 	Logger *slog.Logger
 }
 
 // ImportStats says what DiskStorage.Import did.
-type ImportStats = store.ImportStats
-
-// VerifyStats says what DiskStorage.Verify found.
-type VerifyStats = store.VerifyStats
-
-// DiskStorage is the default Storage: Debian pieces content-addressed by
-// SHA256 under dir/sha256/ (one copy however many torrents list them),
-// standard torrents in their usual file layout under dir/<name>/, written
-// through temporary files and made visible only once verified, with crash
-// safety, restart discovery, import and an optional size cap.
-type DiskStorage struct {
-	s *store.Store
+type ImportStats struct {
+	// Files counts the .deb files looked at.
+	Files int
+	// Linked counts the files added by hard link (same filesystem).
+	Linked int
+	// Copied counts the files added by copying.
+	Copied int
+	// Present counts the files the storage held already.
+	Present int
+	// Bytes counts the bytes of the files added.
+	Bytes int64
+	// Sums lists the SHA256 of every file looked at, added or present.
+	Sums [][32]byte
 }
 
-var _ Storage = (*DiskStorage)(nil)
+// VerifyStats says what DiskStorage.Verify found.
+type VerifyStats struct {
+	// Checked counts the pieces re-hashed.
+	Checked int
+	// Removed counts the pieces found bad (wrong hash, wrong size,
+	// unreadable) and removed or unmarked.
+	Removed int
+}
+
+// DiskStorage is the default Storage, and a ContentStorage: Debian pieces
+// content-addressed by SHA256 under dir/sha256/ (one copy however many
+// torrents list them), standard torrents in their usual file layout under
+// dir/<name>/, written through temporary files and made visible only once
+// verified, with crash safety, restart discovery, import and an optional size
+// cap. Safe for concurrent use.
+type DiskStorage struct {
+	s *store.Store
+
+	obsMu     sync.Mutex
+	observers map[int]func([32]byte, bool) // by registration number
+	nextObs   int
+}
+
+var _ ContentStorage = (*DiskStorage)(nil)
 
 // OpenDiskStorage opens (creating if needed) the storage in dir. It finds
 // the verified pieces already there without re-hashing them.
 func OpenDiskStorage(dir string, opts DiskOptions) (*DiskStorage, error) {
-	so := store.Options{MaxBytes: opts.MaxBytes, Logger: opts.Logger}
-	if opts.OnEvict != nil {
-		so.OnEvict = func(s store.Sum) { opts.OnEvict(s) }
+	d := &DiskStorage{observers: map[int]func([32]byte, bool){}}
+	so := store.Options{
+		MaxBytes: opts.MaxBytes,
+		Logger:   opts.Logger,
+		OnCommit: func(s store.Sum) { d.notify(s, true) },
+		OnEvict:  func(s store.Sum) { d.notify(s, false) },
 	}
 	s, err := store.Open(dir, so)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("debtorrent: open storage: %w", err)
 	}
-	return &DiskStorage{s: s}, nil
+	d.s = s
+	return d, nil
+}
+
+// notify tells the observers that sum was stored or removed.
+func (d *DiskStorage) notify(sum store.Sum, have bool) {
+	d.obsMu.Lock()
+	fns := make([]func([32]byte, bool), 0, len(d.observers))
+	for _, fn := range d.observers {
+		fns = append(fns, fn)
+	}
+	d.obsMu.Unlock()
+	for _, fn := range fns {
+		fn(sum, have)
+	}
+}
+
+// Observe implements ContentStorage.
+func (d *DiskStorage) Observe(fn func(sum [32]byte, have bool)) (stop func()) {
+	d.obsMu.Lock()
+	k := d.nextObs
+	d.nextObs++
+	d.observers[k] = fn
+	d.obsMu.Unlock()
+	return func() {
+		d.obsMu.Lock()
+		delete(d.observers, k)
+		d.obsMu.Unlock()
+	}
 }
 
 // OpenTorrent implements Storage.
@@ -133,39 +229,54 @@ func (d *DiskStorage) OpenTorrent(info *metainfo.Info) (TorrentStorage, error) {
 // Close implements Storage.
 func (d *DiskStorage) Close() error { return d.s.Close() }
 
-// Has reports whether the Debian piece with this SHA256 is stored.
-func (d *DiskStorage) Has(sha256 [32]byte) bool { return d.s.Has(sha256) }
+// HasSHA256 implements ContentStorage.
+func (d *DiskStorage) HasSHA256(sum [32]byte) bool { return d.s.Has(sum) }
 
-// OpenSHA256 opens the stored Debian piece with this SHA256, whichever
-// torrent brought it.
-func (d *DiskStorage) OpenSHA256(sha256 [32]byte) (PieceReader, error) {
-	r, err := d.s.OpenSum(sha256)
+// OpenSHA256 implements ContentStorage.
+func (d *DiskStorage) OpenSHA256(sum [32]byte) (PieceReader, error) {
+	r, err := d.s.OpenSum(sum)
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+// CreateSHA256 implements ContentStorage.
+func (d *DiskStorage) CreateSHA256(sum [32]byte, size int64) (ContentWriter, error) {
+	w, err := d.s.CreateSum(sum, size)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 // Import adds the .deb files in dir (for example /var/cache/apt/archives)
 // by hard link or copy.
 func (d *DiskStorage) Import(ctx context.Context, dir string) (ImportStats, error) {
-	return d.s.Import(ctx, dir)
+	st, err := d.s.Import(ctx, dir)
+	out := ImportStats{Files: st.Files, Linked: st.Linked, Copied: st.Copied, Present: st.Present, Bytes: st.Bytes}
+	for _, sum := range st.Sums {
+		out.Sums = append(out.Sums, sum)
+	}
+	return out, err
 }
 
 // Verify re-hashes everything stored and removes what is bad. It reads all
 // the data, so run it only when asked.
 func (d *DiskStorage) Verify(ctx context.Context) (VerifyStats, error) {
 	st, err := d.s.Verify(ctx)
+	vs := VerifyStats{Checked: st.Checked, Removed: st.Removed}
 	if err != nil {
-		return st, fmt.Errorf("debtorrent: verify storage: %w", err)
+		return vs, fmt.Errorf("debtorrent: verify storage: %w", err)
 	}
-	return st, nil
+	return vs, nil
 }
 
 // Usage returns the bytes and number of Debian pieces stored.
 func (d *DiskStorage) Usage() (bytes int64, pieces int) { return d.s.Usage() }
 
-// diskTorrent adapts *store.Torrent to TorrentStorage.
+// diskTorrent adapts *store.Torrent to TorrentStorage (OpenPiece returns the
+// interface).
 type diskTorrent struct{ *store.Torrent }
 
 func (t diskTorrent) OpenPiece(piece int) (PieceReader, error) {

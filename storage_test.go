@@ -69,7 +69,7 @@ func TestStorageWithWebSource(t *testing.T) {
 
 	src, err := websource.NewHTTP([]string{srv.URL}, websource.Options{})
 	require.NoError(t, err)
-	res, err := websource.FetchPiece(context.Background(), src, amd, 0, debtorrent.NewPieceWriter(ta, 0, 0))
+	res, err := websource.FetchPiece(context.Background(), src, amd, 0, &seqWriter{t: ta})
 	require.NoError(t, err)
 	require.ErrorIs(t, ta.FinishPiece(0), debtorrent.ErrHashMismatch)
 	assert.False(t, ta.PieceComplete(0))
@@ -78,11 +78,11 @@ func TestStorageWithWebSource(t *testing.T) {
 	}
 
 	serveBad.Store(false)
-	_, err = websource.FetchPiece(context.Background(), src, amd, 0, debtorrent.NewPieceWriter(ta, 0, 0))
+	_, err = websource.FetchPiece(context.Background(), src, amd, 0, &seqWriter{t: ta})
 	require.NoError(t, err)
 	require.NoError(t, ta.FinishPiece(0))
 	assert.True(t, ts.PieceComplete(1), "the same .deb in the security torrent")
-	assert.True(t, st.Has(sha256.Sum256(deb)))
+	assert.True(t, st.HasSHA256(sha256.Sum256(deb)))
 
 	r, err := st.OpenSHA256(sha256.Sum256(deb))
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestDiskStorageImportAndVerify(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	for _, data := range debs {
-		assert.True(t, st.Has(sha256.Sum256(data)), "found again after restart")
+		assert.True(t, st.HasSHA256(sha256.Sum256(data)), "found again after restart")
 	}
 	sum := sha256.Sum256(debs["a_1_all.deb"])
 	h := fmt.Sprintf("%x", sum)
@@ -124,7 +124,7 @@ func TestDiskStorageImportAndVerify(t *testing.T) {
 	vs, err := st.Verify(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, debtorrent.VerifyStats{Checked: 2, Removed: 1}, vs)
-	assert.False(t, st.Has(sum))
+	assert.False(t, st.HasSHA256(sum))
 }
 
 // Write a Debian piece block by block, verify it, and read it back.
@@ -158,4 +158,18 @@ func ExampleOpenDiskStorage() {
 	b, _ := io.ReadAll(r)
 	fmt.Println(t.PieceComplete(0), string(b))
 	// Output: true the bytes of hello_2.10-3_amd64.deb
+}
+
+// seqWriter writes a stream sequentially into piece 0 of a torrent's storage.
+type seqWriter struct {
+	t   debtorrent.TorrentStorage
+	off int64
+}
+
+func (w *seqWriter) Write(p []byte) (int, error) {
+	if err := w.t.WriteBlock(0, w.off, p); err != nil {
+		return 0, err
+	}
+	w.off += int64(len(p))
+	return len(p), nil
 }

@@ -41,14 +41,19 @@ func (s *Store) commitCAS(tmp string, sum Sum, size int64) error {
 		return fmt.Errorf("store: commit piece %s: %w", sum, err)
 	}
 	s.mu.Lock()
+	added := false
 	if e, ok := s.cas[sum]; ok {
 		e.lastUse = s.touch(sum)
 	} else {
 		s.cas[sum] = &entry{size: size, lastUse: s.touch(sum)}
 		s.used += size
+		added = true
 	}
 	evicted := s.evictLocked(&sum)
 	s.mu.Unlock()
+	if added && s.opts.OnCommit != nil {
+		s.opts.OnCommit(sum)
+	}
 	s.notifyEvicted(evicted)
 	return nil
 }

@@ -63,6 +63,10 @@ type Options struct {
 	// recently used pieces that nobody is reading are deleted. 0 means no cap.
 	// Standard torrents' files are not counted nor evicted.
 	MaxBytes int64
+	// OnCommit, when set, is called (without locks held) with each piece
+	// newly stored in the content-addressed area, whoever wrote it, so the
+	// engine can announce it in every torrent that lists it.
+	OnCommit func(Sum)
 	// OnEvict, when set, is called (without locks held) with each piece
 	// removed by eviction or by Verify, so the engine can stop announcing it.
 	OnEvict func(Sum)
