@@ -9,11 +9,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/debtorrent/debtorrent/debsource"
 	"github.com/debtorrent/debtorrent/internal/aptproxy"
 	"github.com/debtorrent/debtorrent/internal/indexcache"
 	"github.com/debtorrent/debtorrent/internal/pipeline"
-	"github.com/debtorrent/debtorrent/websource"
 )
 
 // Proxy is the HTTP face of debtorrent for APT: an http.Handler, and a
@@ -28,6 +29,13 @@ import (
 // for the proxy itself get the status pages: / (HTML), /status.json and
 // /metrics (Prometheus).
 //
+// A .deb that a torrent lists is asked of the Client's Torrent
+// (Torrent.ReadPiece, with PeerWait as its deadline): the torrent's peers
+// and its web source, the mirror, share the work by the engine's hand-over
+// rule, and the mirror is reached by no other road. Without a Client, the
+// .deb is fetched from the mirror whole into the ContentStorage. Either way
+// APT gets it only once its SHA256 is verified.
+//
 // APT pipelines up to 10 requests per connection by default; to let it send
 // more at once, raise both Acquire::http::Pipeline-Depth and
 // Acquire::Max-Pipeline-Depth (e.g. "32", the proxy's default read-ahead,
@@ -35,19 +43,21 @@ import (
 // byte comes when the whole file is in: for packages that take longer than
 // APT's Acquire::http::Timeout to fetch, raise that timeout.
 type Proxy struct {
+	// Set by NewProxy, then read-only.
 	cfg     ProxyConfig
 	log     *slog.Logger
-	srv     *aptproxy.Server
-	handler http.Handler
+	srv     *aptproxy.Server // routing, indexes, torrent descriptions, status pages
 	pipe    *pipeline.Server
-	mirror  *aptproxy.MirrorFetcher
-	storage *DiskStorage
+	handler http.Handler // APT's requests under net/http
+	client  *Client      // nil: the mirror only
+	storage ContentStorage
 	ownsSt  bool
+	sources *webSources    // one web source per archive
+	mirror  *mirrorFetcher // the road for .debs without a Client
 	mirrors []ProxyMirror
 
-	mu       sync.Mutex
-	torrents map[string]*Torrent // Client torrents by hex infohash
-	closed   bool
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -73,7 +83,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{cfg: cfg, log: log, torrents: map[string]*Torrent{}}
+	p := &Proxy{cfg: cfg, log: log, client: cfg.Client}
 	ms, err := p.buildMirrors()
 	if err != nil {
 		return nil, err
@@ -82,42 +92,64 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
+	if err := p.openStorage(); err != nil {
+		return nil, err
+	}
 	cache, err := indexcache.Open(filepath.Join(cfg.CacheDir, "index"), indexcache.Options{Client: cfg.HTTPClient, Logger: log})
 	if err != nil {
+		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
-	if cfg.Client != nil {
-		ds, ok := cfg.Client.Storage().(*DiskStorage)
-		if !ok {
-			return nil, errors.New("debtorrent: proxy: the Client's Storage must be a *DiskStorage (the proxy serves packages by SHA256)")
-		}
-		p.storage = ds
-	} else {
-		ds, err := OpenDiskStorage(filepath.Join(cfg.CacheDir, "packages"), DiskOptions{MaxBytes: cfg.CacheSize, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("debtorrent: proxy: %w", err)
-		}
-		p.storage, p.ownsSt = ds, true
+	p.sources = newWebSources(cfg.WebSource, cfg.HTTPClient, log)
+	p.mirror = newMirrorFetcher(p.storage, log)
+	acfg := aptproxy.Config{Mirrors: table, Cache: cache, DebTimeout: cfg.DebTimeout, Logger: log,
+		MirrorStats: p.sources.stats}
+	if u, ok := p.storage.(interface{ Usage() (int64, int) }); ok {
+		acfg.Usage = u.Usage
 	}
-	st := proxyStore{p.storage}
-	p.mirror = aptproxy.NewMirrorFetcher(st, websource.Options{Client: cfg.HTTPClient, Logger: log})
-	acfg := aptproxy.Config{Mirrors: table, Cache: cache, Store: st, Mirror: p.mirror,
-		PeerWait: cfg.PeerWait, DebTimeout: cfg.DebTimeout, Logger: log}
-	if cfg.Client != nil {
-		acfg.Fetcher = clientFetcher{p}
-		acfg.OnTorrent = p.onTorrent
+	if p.client != nil {
+		acfg.OnTorrent = p.joinSwarm
 		acfg.Engine = p.engineStatus
 	}
 	p.srv, err = aptproxy.New(acfg)
 	if err != nil {
-		if p.ownsSt {
-			p.storage.Close()
-		}
+		cache.Close()
+		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
-	p.handler = pipeline.Adapt(p.srv)
-	p.pipe = &pipeline.Server{Handler: p.srv, Depth: cfg.PipelineDepth, Logger: log}
+	h := aptHandler{p}
+	p.handler = pipeline.Adapt(h)
+	p.pipe = &pipeline.Server{Handler: h, Depth: cfg.PipelineDepth, Logger: log}
 	return p, nil
+}
+
+// openStorage finds the ContentStorage the proxy serves .debs from: the
+// Client's, the one configured, or its own in CacheDir/packages.
+func (p *Proxy) openStorage() error {
+	switch {
+	case p.client != nil:
+		cs, ok := p.client.Storage().(ContentStorage)
+		if !ok {
+			return fmt.Errorf("debtorrent: proxy: the Client's Storage (%T) does not keep pieces by SHA256 (ContentStorage); use DiskStorage or implement ContentStorage", p.client.Storage())
+		}
+		p.storage = cs
+	case p.cfg.Storage != nil:
+		p.storage = p.cfg.Storage
+	default:
+		ds, err := OpenDiskStorage(filepath.Join(p.cfg.CacheDir, "packages"), DiskOptions{MaxBytes: p.cfg.CacheSize, Logger: p.log})
+		if err != nil {
+			return fmt.Errorf("debtorrent: proxy: %w", err)
+		}
+		p.storage, p.ownsSt = ds, true
+	}
+	return nil
+}
+
+func (p *Proxy) closeStorage() error {
+	if p.ownsSt {
+		return p.storage.Close()
+	}
+	return nil
 }
 
 // buildMirrors turns the configuration into the mirror table.
@@ -167,6 +199,39 @@ func (p *Proxy) buildMirrors() ([]*aptproxy.Mirror, error) {
 // Mirrors returns the mirrors the proxy reaches.
 func (p *Proxy) Mirrors() []ProxyMirror { return append([]ProxyMirror(nil), p.mirrors...) }
 
+// aptHandler answers APT's requests: the pipeline.Handler of the Proxy.
+type aptHandler struct{ p *Proxy }
+
+// Handle implements pipeline.Handler.
+func (h aptHandler) Handle(ctx context.Context, r *http.Request) *pipeline.Response {
+	start := time.Now()
+	resp, source := h.p.route(ctx, r)
+	h.p.srv.Record(r, resp, source, time.Since(start))
+	return resp
+}
+
+// route is the request path: a mirror's file is an index (through the
+// cache), a pool file a torrent lists (a .deb: serveDeb), or a pool file
+// none lists (through the cache). It says where the answer came from.
+func (p *Proxy) route(ctx context.Context, r *http.Request) (*pipeline.Response, string) {
+	t, err := p.srv.Resolve(r)
+	switch {
+	case errors.Is(err, aptproxy.ErrSelf):
+		return p.srv.ServeSelf(r), "self"
+	case err != nil:
+		return aptproxy.Refuse(r, err), "refused"
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return aptproxy.Refuse(r, nil), "refused"
+	case t.Path.Kind != debsource.KindPool:
+		return p.srv.ServeIndex(ctx, r, t), "index"
+	}
+	tor, file, listed := p.srv.FindPool(ctx, t)
+	if !listed {
+		return p.srv.ServeUnlisted(ctx, r, t), "unlisted"
+	}
+	return p.serveDeb(ctx, r, t, tor, file)
+}
+
 // ServeHTTP implements http.Handler. Under net/http a connection's
 // pipelined requests are answered one after another; Serve works on them
 // at once.
@@ -202,25 +267,24 @@ func (p *Proxy) Run(ctx context.Context, addr string) error {
 
 // Import adds the .deb files of dir (e.g. /var/cache/apt/archives) to the
 // package store, so that they are served and seeded without downloading.
+// It needs a DiskStorage.
 func (p *Proxy) Import(ctx context.Context, dir string) (ImportStats, error) {
-	return p.storage.Import(ctx, dir)
+	ds, ok := p.storage.(*DiskStorage)
+	if !ok {
+		return ImportStats{}, fmt.Errorf("debtorrent: proxy: import needs a DiskStorage, not %T", p.storage)
+	}
+	return ds.Import(ctx, dir)
 }
 
-// Close stops serving, waits for background work and closes the store the
-// proxy opened (not the Client).
+// Close stops serving, waits for background work and closes the storage
+// the proxy opened (not the Client, nor a Storage it was given).
 func (p *Proxy) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	p.mu.Unlock()
-	p.pipe.Close()
-	p.srv.Close()
-	p.mirror.Close()
-	if p.ownsSt {
-		return p.storage.Close()
-	}
-	return nil
+	p.closeOnce.Do(func() {
+		p.pipe.Close()
+		p.srv.Close()
+		p.mirror.close()
+		p.sources.close()
+		p.closeErr = p.closeStorage()
+	})
+	return p.closeErr
 }

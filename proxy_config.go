@@ -4,15 +4,18 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/debtorrent/debtorrent/websource"
 )
 
 // Defaults of ProxyConfig.
 const (
 	// DefaultProxyListenAddr is where the example proxy listens for APT.
 	DefaultProxyListenAddr = "127.0.0.1:9988"
-	// DefaultProxyPeerWait bounds how long the engine (peers and its web
-	// source) may take for a .deb before the proxy fetches it from the
-	// mirror directly.
+	// DefaultProxyPeerWait is how long a .deb that peers have may take from
+	// them before the engine's hand-over rule gives the rest to the mirror if
+	// peers would miss it (the deadline of Torrent.WaitPiece). It is not a
+	// second road to the mirror: the engine's web source is the only one.
 	DefaultProxyPeerWait = 20 * time.Second
 	// DefaultProxyDebTimeout bounds getting one .deb; past it APT gets 504.
 	DefaultProxyDebTimeout = 30 * time.Minute
@@ -46,25 +49,36 @@ type ProxyConfig struct {
 	// SourcesRoot is the system root whose /etc/apt sources are read when
 	// Mirrors is empty ("/").
 	SourcesRoot string
-	// CacheDir holds the index cache and, when Client is nil, the package
-	// store. Required.
+	// CacheDir holds the index cache and, when neither Client nor Storage
+	// is set, the package store. Required.
 	CacheDir string
-	// CacheSize caps the package store the proxy opens itself (Client nil)
-	// in bytes; least recently used packages are evicted past it. 0: no cap.
+	// CacheSize caps the package store the proxy opens itself (Client and
+	// Storage nil) in bytes; least recently used packages are evicted past
+	// it. 0: no cap.
 	CacheSize int64
 	// Client is the engine: Packages files become its torrents and .debs
-	// are wanted from its swarms (peers, with the mirror as web source).
-	// Its Storage must be a *DiskStorage. Nil: .debs come from the mirror
-	// only, through the proxy's own store.
+	// are wanted from its swarms (peers, with the mirror as the torrents'
+	// web source). Its Storage must be a ContentStorage (DiskStorage is
+	// one). Nil: .debs come from the mirror only.
 	Client *Client
+	// Storage keeps the .debs when Client is nil (a Client brings its own).
+	// Nil: a DiskStorage in CacheDir/packages, capped at CacheSize.
+	Storage ContentStorage
+	// WebSource makes the web source of an archive from its root URLs on
+	// the mirror's bases (one per archive, shared by its torrents and by
+	// mirror-only fetches). Nil: websource.NewHTTP with HTTPClient.
+	WebSource func(rootURLs []string) (websource.WebSource, error)
 	// Trackers are announce URLs given to every torrent added to Client.
 	Trackers []string
 	// HTTPClient sends upstream requests. Nil: a client with dial and
 	// header timeouts, pooled connections and no transparent gzip.
 	HTTPClient *http.Client
-	// PeerWait (DefaultProxyPeerWait) and DebTimeout
-	// (DefaultProxyDebTimeout) bound the waits for a .deb.
-	PeerWait, DebTimeout time.Duration
+	// PeerWait is the deadline a .deb request gives the engine
+	// (DefaultProxyPeerWait): see that constant.
+	PeerWait time.Duration
+	// DebTimeout bounds getting one .deb (DefaultProxyDebTimeout); past it
+	// APT gets 504.
+	DebTimeout time.Duration
 	// PipelineDepth is the read-ahead per APT connection
 	// (DefaultProxyPipelineDepth).
 	PipelineDepth int

@@ -14,11 +14,11 @@ import (
 	"github.com/debtorrent/debtorrent/internal/pipeline"
 )
 
-// serveIndex passes an index (or any non-pool file) through the cache:
+// ServeIndex passes an index (or any non-pool file) through the cache:
 // Release files revalidated, by-hash names immutable, indexes the current
 // Release lists valid while their size and SHA256 match it, the rest
 // revalidated.
-func (s *Server) serveIndex(ctx context.Context, r *http.Request, t Target) *pipeline.Response {
+func (s *Server) ServeIndex(ctx context.Context, r *http.Request, t Target) *pipeline.Response {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.IndexTimeout)
 	defer cancel()
 	req := indexcache.Request{Key: t.Key(), URLs: t.UpstreamURLs(), Mode: indexcache.Revalidate, NoCache: noCache(r)}
@@ -35,7 +35,7 @@ func (s *Server) serveIndex(ctx context.Context, r *http.Request, t Target) *pip
 	}
 	e, err := s.cfg.Cache.Get(ctx, req)
 	if err != nil {
-		return upstreamError(ctx, "/"+t.Rest, err)
+		return UpstreamError(ctx, "/"+t.Rest, err)
 	}
 	if t.Path.Kind == debsource.KindRelease {
 		s.noteRelease(ctx, t, e)
@@ -43,7 +43,7 @@ func (s *Server) serveIndex(ctx context.Context, r *http.Request, t Target) *pip
 	if isVouched && t.Path.Kind == debsource.KindIndex && e.Meta.Size == vouched.Size && e.Meta.Sum() == vouched.SHA256 {
 		s.maybeBuild(t, vouched, e.Meta)
 	}
-	return serveContent(r, content{body: e.Body, closer: e, size: e.Meta.Size, modTime: e.Meta.ModTime(), etag: e.Meta.ETag, contentType: e.Meta.ContentType})
+	return ServeContent(r, Content{Body: e.Body, Closer: e, Size: e.Meta.Size, ModTime: e.Meta.ModTime(), ETag: e.Meta.ETag, ContentType: e.Meta.ContentType})
 }
 
 // noteRelease parses a Release or InRelease that passed through and keeps

@@ -11,79 +11,85 @@ import (
 	"github.com/debtorrent/debtorrent/internal/pipeline"
 )
 
-// content is a body that can be served with conditional and range
+// Content is a body that can be served with conditional and range
 // requests.
-type content struct {
-	body        io.ReaderAt
-	closer      io.Closer
-	size        int64
-	modTime     time.Time // zero: unknown
-	etag        string    // quoted strong ETag, or ""
-	contentType string
+type Content struct {
+	// Body is read with ReadAt from the offsets a Range asks for.
+	Body io.ReaderAt
+	// Closer is closed when the answer has been sent (or not sent).
+	Closer io.Closer
+	// Size is the body's length.
+	Size int64
+	// ModTime is its Last-Modified (zero: unknown).
+	ModTime time.Time
+	// ETag is a quoted strong ETag, or "".
+	ETag string
+	// ContentType is its media type ("": application/octet-stream).
+	ContentType string
 }
 
-// serveContent answers r with c: 304 for a matching If-None-Match or an
+// ServeContent answers r with c: 304 for a matching If-None-Match or an
 // If-Modified-Since not older than the content, 206 for one satisfiable
 // byte range (unless If-Range says the client's copy differs), 416 for a
 // range past the end, 200 otherwise. Several ranges get the whole body.
-func serveContent(r *http.Request, c content) *pipeline.Response {
+func ServeContent(r *http.Request, c Content) *pipeline.Response {
 	h := http.Header{}
 	h.Set("Accept-Ranges", "bytes")
-	if c.contentType != "" {
-		h.Set("Content-Type", c.contentType)
+	if c.ContentType != "" {
+		h.Set("Content-Type", c.ContentType)
 	} else {
 		h.Set("Content-Type", "application/octet-stream")
 	}
-	if !c.modTime.IsZero() {
-		h.Set("Last-Modified", c.modTime.UTC().Format(http.TimeFormat))
+	if !c.ModTime.IsZero() {
+		h.Set("Last-Modified", c.ModTime.UTC().Format(http.TimeFormat))
 	}
-	if c.etag != "" {
-		h.Set("ETag", c.etag)
+	if c.ETag != "" {
+		h.Set("ETag", c.ETag)
 	}
 	notModified := func() *pipeline.Response {
-		c.closer.Close()
+		c.Closer.Close()
 		return &pipeline.Response{Status: http.StatusNotModified, Header: h, ContentLength: -1}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if c.etag != "" && etagListHas(inm, c.etag) {
+		if c.ETag != "" && etagListHas(inm, c.ETag) {
 			return notModified()
 		}
-	} else if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !c.modTime.IsZero() {
-		if !c.modTime.Truncate(time.Second).After(ims) {
+	} else if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !c.ModTime.IsZero() {
+		if !c.ModTime.Truncate(time.Second).After(ims) {
 			return notModified()
 		}
 	}
-	status, off, n := http.StatusOK, int64(0), c.size
+	status, off, n := http.StatusOK, int64(0), c.Size
 	if rg := r.Header.Get("Range"); rg != "" && ifRangeHolds(r.Header.Get("If-Range"), c) {
-		start, end, ok, unsat := parseRange(rg, c.size)
+		start, end, ok, unsat := parseRange(rg, c.Size)
 		switch {
 		case unsat:
-			c.closer.Close()
-			h.Set("Content-Range", fmt.Sprintf("bytes */%d", c.size))
+			c.Closer.Close()
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", c.Size))
 			return &pipeline.Response{Status: http.StatusRequestedRangeNotSatisfiable, Header: h, ContentLength: 0}
 		case ok:
 			status, off, n = http.StatusPartialContent, start, end-start+1
-			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, c.size))
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, c.Size))
 		}
 	}
 	body := struct {
 		io.Reader
 		io.Closer
-	}{io.NewSectionReader(c.body, off, n), c.closer}
+	}{io.NewSectionReader(c.Body, off, n), c.Closer}
 	return &pipeline.Response{Status: status, Header: h, Body: body, ContentLength: n}
 }
 
 // ifRangeHolds reports whether a Range may be honoured given If-Range: absent,
 // or naming exactly this content (strong ETag or the same date).
-func ifRangeHolds(ir string, c content) bool {
+func ifRangeHolds(ir string, c Content) bool {
 	if ir == "" {
 		return true
 	}
 	if strings.HasPrefix(ir, `"`) {
-		return c.etag != "" && ir == c.etag
+		return c.ETag != "" && ir == c.ETag
 	}
 	t, err := http.ParseTime(ir)
-	return err == nil && !c.modTime.IsZero() && t.Equal(c.modTime.UTC().Truncate(time.Second))
+	return err == nil && !c.ModTime.IsZero() && t.Equal(c.ModTime.UTC().Truncate(time.Second))
 }
 
 // parseRange parses one "bytes=" range against size. ok: a satisfiable

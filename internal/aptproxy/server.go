@@ -1,10 +1,11 @@
-// Package aptproxy is the APT-facing half of the debtorrent proxy: it
-// routes requests to configured mirrors only (forward-proxy absolute URLs or
-// a /<mirror-name>/ path prefix), passes index files through an on-disk
-// cache with the right freshness rule for each, turns Packages files into
-// Debian torrents as they pass, and answers .deb requests from the verified
-// store once a Fetcher (peers, the mirror) has brought them in. Its Server is
-// a pipeline.Handler, so pipelined requests are all worked on at once.
+// Package aptproxy holds the APT-facing helpers of the debtorrent proxy:
+// routing to configured mirrors only (forward-proxy absolute URLs or a
+// /<mirror-name>/ path prefix), index files passed through an on-disk cache
+// with the right freshness rule for each, Packages files turned into Debian
+// torrent descriptions as they pass, pool files that no torrent lists, and the
+// status pages. It does not fetch the .debs a torrent lists: the root
+// package's Proxy owns that path and calls these helpers, each of which
+// returns an answer without calling back.
 package aptproxy
 
 import (
@@ -17,19 +18,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/debtorrent/debtorrent/debsource"
-	"github.com/debtorrent/debtorrent/internal/indexcache"
+		"github.com/debtorrent/debtorrent/internal/indexcache"
 	"github.com/debtorrent/debtorrent/internal/pipeline"
+	"github.com/debtorrent/debtorrent/websource"
 )
 
 // Defaults of Config's durations.
 const (
-	// DefaultDebTimeout bounds getting one .deb (peers and mirror); past it
-	// the request fails with 504.
+	// DefaultDebTimeout bounds getting one unlisted pool file; past it the
+	// request fails with 504.
 	DefaultDebTimeout = 30 * time.Minute
-	// DefaultPeerWait is how long the Fetcher (peers) may take before the
-	// mirror is asked directly.
-	DefaultPeerWait = 20 * time.Second
 	// DefaultIndexTimeout bounds getting one index file.
 	DefaultIndexTimeout = 10 * time.Minute
 	// DefaultBuildWait is how long a .deb request waits for Packages files
@@ -43,28 +41,29 @@ type Config struct {
 	Mirrors *Mirrors
 	// Cache keeps index files and unlisted pool files.
 	Cache *indexcache.Cache
-	// Store keeps verified .debs.
-	Store Store
-	// Mirror fetches .debs from the mirror: the path with no peers, and the
-	// fallback.
-	Mirror *MirrorFetcher
-	// Fetcher, when set, is asked first for listed .debs (the engine:
-	// peers with the mirror as web source). Nil: the mirror only.
-	Fetcher Fetcher
 	// OnTorrent is called (from a goroutine of the Server) with each torrent
 	// made from a Packages file, and the older torrent of the same index it
 	// replaces (or nil).
 	OnTorrent func(t, replaced *Torrent)
 	// Engine reports peer-side figures for the status pages (may be nil).
 	Engine func() EngineStatus
-	// DebTimeout, PeerWait, IndexTimeout, BuildWait: see the defaults.
-	DebTimeout, PeerWait, IndexTimeout, BuildWait time.Duration
+	// MirrorStats reports the counters of the mirrors .debs are fetched
+	// from, for the status pages (may be nil).
+	MirrorStats func() []websource.MirrorStats
+	// Usage reports the bytes and pieces of the package store, for the
+	// status pages (may be nil).
+	Usage func() (bytes int64, pieces int)
+	// DebTimeout bounds an unlisted pool file; IndexTimeout an index file;
+	// BuildWait how long a pool request waits for Packages files still
+	// being turned into torrents. See the defaults.
+	DebTimeout, IndexTimeout, BuildWait time.Duration
 	// Logger receives logs (nil: none).
 	Logger *slog.Logger
 }
 
-// Server answers APT's requests. Make it with New; Close it to wait for
-// its background work.
+// Server holds the proxy's routing table, index cache, torrent
+// descriptions and statistics. Its methods may be called concurrently. Make
+// it with New; Close it to wait for its background work.
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
@@ -76,12 +75,10 @@ type Server struct {
 	started  time.Time
 }
 
-var _ pipeline.Handler = (*Server)(nil)
-
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Mirrors == nil || cfg.Cache == nil || cfg.Store == nil || cfg.Mirror == nil {
-		return nil, errors.New("aptproxy: Mirrors, Cache, Store and Mirror are required")
+	if cfg.Mirrors == nil || cfg.Cache == nil {
+		return nil, errors.New("aptproxy: Mirrors and Cache are required")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -89,7 +86,6 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	def(&cfg.DebTimeout, DefaultDebTimeout)
-	def(&cfg.PeerWait, DefaultPeerWait)
 	def(&cfg.IndexTimeout, DefaultIndexTimeout)
 	def(&cfg.BuildWait, DefaultBuildWait)
 	log := cfg.Logger
@@ -100,12 +96,11 @@ func New(cfg Config) (*Server, error) {
 	return &Server{cfg: cfg, log: log, archives: newArchives(), stats: newStats(), ctx: ctx, cancel: cancel, started: time.Now()}, nil
 }
 
-// Close stops background work (torrent building, fetches nobody waits
-// for) and waits for it.
+// Close stops background work (torrent building, Packages fetches) and
+// waits for it.
 func (s *Server) Close() error {
 	s.cancel()
 	s.cfg.Cache.Close()
-	s.cfg.Mirror.Close()
 	s.wg.Wait()
 	return nil
 }
@@ -113,32 +108,35 @@ func (s *Server) Close() error {
 // Torrents returns the torrents made so far.
 func (s *Server) Torrents() []*Torrent { return s.archives.list() }
 
-// Handle implements pipeline.Handler.
-func (s *Server) Handle(ctx context.Context, r *http.Request) *pipeline.Response {
-	start := time.Now()
-	resp, source := s.route(ctx, r)
-	s.stats.record(r, resp, source, time.Since(start))
-	return resp
+// Resolve maps a request to a configured mirror's file; the error wraps
+// ErrSelf for the proxy's own pages and ErrNotAllowed (or an unsafe-path
+// error) for anything else.
+func (s *Server) Resolve(r *http.Request) (Target, error) { return s.cfg.Mirrors.Resolve(r) }
+
+// Refuse answers a request that Resolve refused, or one with a method the
+// proxy does not forward.
+func Refuse(r *http.Request, err error) *pipeline.Response {
+	if err == nil {
+		return pipeline.Text(http.StatusMethodNotAllowed, "debtorrent: only GET and HEAD are proxied")
+	}
+	return pipeline.Text(http.StatusForbidden, "debtorrent: forbidden: "+err.Error())
 }
 
-func (s *Server) route(ctx context.Context, r *http.Request) (*pipeline.Response, string) {
-	t, err := s.cfg.Mirrors.Resolve(r)
-	switch {
-	case errors.Is(err, ErrSelf):
-		return s.serveSelf(r), "self"
-	case err != nil:
-		return pipeline.Text(http.StatusForbidden, "debtorrent: forbidden: "+err.Error()), "refused"
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return pipeline.Text(http.StatusMethodNotAllowed, "debtorrent: only GET and HEAD are proxied"), "refused"
-	}
-	switch t.Path.Kind {
-	case debsource.KindPool:
-		return s.servePool(ctx, r, t)
-	default:
-		return s.serveIndex(ctx, r, t), "index"
-	}
+// FindPool returns the torrent and file index that list a pool file. While
+// torrents are being built it waits for them (up to BuildWait), since APT may
+// ask for a package right after the Packages file that lists it.
+func (s *Server) FindPool(ctx context.Context, t Target) (*Torrent, int, bool) {
+	return s.archives.find(ctx, t.ArchiveKey(), t.Path.Path, s.cfg.BuildWait)
 }
+
+// Record counts an answered request for the status pages; source says where
+// its body came from.
+func (s *Server) Record(r *http.Request, resp *pipeline.Response, source string, d time.Duration) {
+	s.stats.record(r, resp, source, d)
+}
+
+// DebServed counts a .deb served from source.
+func (s *Server) DebServed(source string) { s.stats.debServed(source) }
 
 // noCache reports whether the client asked for a revalidated answer.
 func noCache(r *http.Request) bool {
@@ -146,10 +144,10 @@ func noCache(r *http.Request) bool {
 	return strings.Contains(cc, "no-cache") || strings.Contains(cc, "max-age=0") || strings.EqualFold(r.Header.Get("Pragma"), "no-cache")
 }
 
-// upstreamError turns a failure to get a file into the answer APT
+// UpstreamError turns a failure to get a file into the answer APT
 // understands: upstream's own status (404 stays 404), 504 when time ran out,
 // 502 otherwise; always with a one-line reason.
-func upstreamError(ctx context.Context, what string, err error) *pipeline.Response {
+func UpstreamError(ctx context.Context, what string, err error) *pipeline.Response {
 	var se *indexcache.StatusError
 	switch {
 	case errors.As(err, &se):

@@ -59,11 +59,6 @@ type Status struct {
 	Recent           []RequestLog        `json:"recent"`
 }
 
-// Usage is implemented by stores that can report their size.
-type Usage interface {
-	Usage() (bytes int64, pieces int)
-}
-
 // Status returns a snapshot of the proxy's state.
 func (s *Server) Status() Status {
 	st := Status{Uptime: time.Since(s.started).Seconds(), Mirrors: map[string][]string{}, DebsBySource: map[string]int64{},
@@ -86,15 +81,17 @@ func (s *Server) Status() Status {
 	}
 	sort.Slice(st.Torrents, func(i, j int) bool { return st.Torrents[i].Name < st.Torrents[j].Name })
 	st.BytesFromMirrors = s.cfg.Cache.BytesFetched()
-	for _, m := range s.cfg.Mirror.Stats() {
-		st.BytesFromMirrors += m.BytesReceived
+	if s.cfg.MirrorStats != nil {
+		for _, m := range s.cfg.MirrorStats() {
+			st.BytesFromMirrors += m.BytesReceived
+		}
 	}
 	s.stats.debs.Range(func(k, v any) bool {
 		st.DebsBySource[k.(string)] = v.(interface{ Load() int64 }).Load()
 		return true
 	})
-	if u, ok := s.cfg.Store.(Usage); ok {
-		st.CacheBytes, st.CachePieces = u.Usage()
+	if s.cfg.Usage != nil {
+		st.CacheBytes, st.CachePieces = s.cfg.Usage()
 	}
 	return st
 }

@@ -1,4 +1,4 @@
-package aptproxy
+package debtorrent_test
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestEightAptGetsAtOnce(t *testing.T) {
 			roots[i] = newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 		}
 	}
-	pkgs := names(arch)
+	pkgs := debNames(arch)
 	var wg sync.WaitGroup
 	outs := make([]string, n)
 	errs := make([]error, n)
@@ -95,7 +95,7 @@ func TestPipelinedDebsFetchedAtOnce(t *testing.T) {
 	p := startProxy(t, "http://"+mirror.Addr()+"/", nil)
 	root := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 	root.mustRun(t, "update")
-	pkgs := names(arch)
+	pkgs := debNames(arch)
 	root.mustRun(t, append([]string{"install", "--download-only", "-y"}, pkgs...)...)
 	root.checkDebs(t, arch, pkgs...)
 	assert.GreaterOrEqual(t, maxInFlight.Load(), int32(3), "pipelined requests were worked on one at a time")

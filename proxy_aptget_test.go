@@ -1,4 +1,4 @@
-package aptproxy
+package debtorrent_test
 
 import (
 	"crypto/sha256"
@@ -13,14 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func testSpec() testmirror.Spec {
-	s := testmirror.SimpleSpec(8, 0)
-	for i := range s.Packages {
-		s.Packages[i].PayloadSize = 20_000 + i*37_000
-	}
-	return s
-}
 
 // TestAptGetBothModes runs Debian's apt-get update and install
 // --download-only through the proxy, as a forward proxy and by path
@@ -38,8 +30,8 @@ func TestAptGetBothModes(t *testing.T) {
 			}
 			root.mustRun(t, "update")
 			require.Len(t, p.Torrents(), 1, "the Packages file became a torrent")
-			assert.Len(t, p.Torrents()[0].Info.Files, len(arch.Debs))
-			pkgs := names(arch)
+			assert.Equal(t, len(arch.Debs), p.Torrents()[0].Packages)
+			pkgs := debNames(arch)
 			root.mustRun(t, append([]string{"install", "--download-only", "-y"}, pkgs...)...)
 			root.checkDebs(t, arch, pkgs...)
 			for _, d := range arch.Debs {
@@ -62,7 +54,7 @@ func TestAptGetBothModes(t *testing.T) {
 			for _, d := range arch.Debs {
 				assert.Equal(t, 1, mirror.Count(d.Filename, http.StatusOK), "%s fetched once from the mirror", d.Filename)
 			}
-			assert.Equal(t, int64(len(pkgs)), p.Status().DebsBySource["store"])
+			assert.Equal(t, int64(len(pkgs)), p.Status().DebsBySource["cache"])
 		})
 	}
 }
@@ -94,10 +86,10 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	defer stop2()
 	c := &http.Client{}
 	base := "http://" + p2.Addr + "/test/debian/"
-	st, _, _ := get(t, c, "GET", base+"dists/bookworm/Release")
+	st, _, _ := httpGet(t, c, "GET", base+"dists/bookworm/Release")
 	require.Equal(t, http.StatusOK, st)
 	d := arch.Debs[2]
-	st, _, body := get(t, c, "GET", base+d.Filename)
+	st, _, body := httpGet(t, c, "GET", base+d.Filename)
 	require.Equal(t, http.StatusOK, st)
 	assert.Equal(t, d.SHA256, sha256.Sum256([]byte(body)))
 	assert.Len(t, p2.Torrents(), 1, "the torrent was made from the cached Packages file")
@@ -120,7 +112,7 @@ func TestArchiveUpdate(t *testing.T) {
 	root := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 	root.mustRun(t, "update")
 	require.Len(t, p.Torrents(), 1)
-	first := p.Torrents()[0].Info.InfoHash()
+	first := p.Torrents()[0].InfoHash
 
 	spec.Packages = append(spec.Packages, testmirror.Package{Name: "newpkg", Version: "2.0-1", PayloadSize: 12345})
 	spec.Date = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC) // a day after Build's default
@@ -131,7 +123,7 @@ func TestArchiveUpdate(t *testing.T) {
 
 	root.mustRun(t, "update")
 	require.Len(t, p.Torrents(), 1, "the new Packages file replaced the old torrent")
-	assert.NotEqual(t, first, p.Torrents()[0].Info.InfoHash())
+	assert.NotEqual(t, first, p.Torrents()[0].InfoHash)
 	root.mustRun(t, "install", "--download-only", "-y", "newpkg")
 	root.checkDebs(t, arch2, "newpkg")
 	byHash := 0
@@ -158,7 +150,7 @@ func TestPDiffUpdate(t *testing.T) {
 	p := startProxy(t, "http://"+mirror.Addr()+"/", nil)
 	root := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 	root.mustRun(t, "update")
-	first := p.Torrents()[0].Info.InfoHash()
+	first := p.Torrents()[0].InfoHash
 
 	spec.Packages = append(spec.Packages, testmirror.Package{Name: "newpkg", Version: "2.0-1", PayloadSize: 12345})
 	spec.Date = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
@@ -179,6 +171,6 @@ func TestPDiffUpdate(t *testing.T) {
 	root.mustRun(t, "install", "--download-only", "-y", "newpkg")
 	root.checkDebs(t, v2, "newpkg")
 	require.Len(t, p.Torrents(), 1)
-	assert.NotEqual(t, first, p.Torrents()[0].Info.InfoHash(), "the torrent follows the new Packages file")
+	assert.NotEqual(t, first, p.Torrents()[0].InfoHash, "the torrent follows the new Packages file")
 	assert.Equal(t, int64(1), p.Status().DebsBySource["mirror"], "newpkg was a listed package")
 }

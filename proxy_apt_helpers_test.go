@@ -1,10 +1,12 @@
-package aptproxy
+package debtorrent_test
 
 import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,23 +14,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/debtorrent/debtorrent/internal/indexcache"
-	"github.com/debtorrent/debtorrent/internal/pipeline"
-	"github.com/debtorrent/debtorrent/internal/store"
+	"github.com/debtorrent/debtorrent"
 	"github.com/debtorrent/debtorrent/internal/testmirror"
-	"github.com/debtorrent/debtorrent/websource"
 	"github.com/stretchr/testify/require"
 )
 
-// testProxy is a Server behind a pipelined listener on loopback.
+// testProxy is a Proxy (without a Client: .debs from the mirror only)
+// serving on loopback.
 type testProxy struct {
-	*Server
+	*debtorrent.Proxy
 	Addr string
 }
 
 // startProxy serves the mirror (whose archive is at <base>/debian/) under
 // the name "test".
-func startProxy(t testing.TB, mirrorBase string, mod func(*Config)) *testProxy {
+func startProxy(t testing.TB, mirrorBase string, mod func(*debtorrent.ProxyConfig)) *testProxy {
 	t.Helper()
 	p, stop := startProxyIn(t, t.TempDir(), mirrorBase, mod)
 	t.Cleanup(stop)
@@ -36,35 +36,38 @@ func startProxy(t testing.TB, mirrorBase string, mod func(*Config)) *testProxy {
 }
 
 // startProxyIn starts a proxy whose caches are in dir; stop closes it.
-func startProxyIn(t testing.TB, dir, mirrorBase string, mod func(*Config)) (*testProxy, func()) {
+func startProxyIn(t testing.TB, dir, mirrorBase string, mod func(*debtorrent.ProxyConfig)) (*testProxy, func()) {
 	t.Helper()
-	m, err := NewMirror("test", mirrorBase)
-	require.NoError(t, err)
-	ms, err := NewMirrors([]*Mirror{m})
-	require.NoError(t, err)
-	cache, err := indexcache.Open(filepath.Join(dir, "index"), indexcache.Options{})
-	require.NoError(t, err)
-	st, err := store.Open(filepath.Join(dir, "store"), store.Options{})
-	require.NoError(t, err)
-	s := StoreOf(st)
-	cfg := Config{Mirrors: ms, Cache: cache, Store: s, Mirror: NewMirrorFetcher(s, websource.Options{})}
+	cfg := debtorrent.ProxyConfig{Mirrors: []debtorrent.ProxyMirror{{Name: "test", URLs: []string{mirrorBase}}}, CacheDir: dir}
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := New(cfg)
+	p, err := debtorrent.NewProxy(cfg)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	ps := &pipeline.Server{Handler: srv}
 	done := make(chan struct{})
-	go func() { defer close(done); ps.Serve(ln) }()
+	go func() { defer close(done); p.Serve(ln) }()
 	stop := func() {
-		ps.Close()
+		p.Close()
 		<-done
-		srv.Close()
-		st.Close()
 	}
-	return &testProxy{Server: srv, Addr: ln.Addr().String()}, stop
+	return &testProxy{Proxy: p, Addr: ln.Addr().String()}, stop
+}
+
+// torrentView is what the tests read of a torrent the proxy made.
+type torrentView struct {
+	Name, InfoHash string
+	Packages       int
+}
+
+// Torrents lists the torrents the proxy made, from its status.
+func (p *testProxy) Torrents() []torrentView {
+	var out []torrentView
+	for _, ts := range p.Status().Torrents {
+		out = append(out, torrentView{Name: ts.Name, InfoHash: ts.InfoHash, Packages: ts.Packages})
+	}
+	return out
 }
 
 // buildMirror builds and serves a test archive.
@@ -164,10 +167,34 @@ func (a *aptRoot) checkDebs(t testing.TB, arch *testmirror.Archive, names ...str
 	}
 }
 
-func names(a *testmirror.Archive) []string {
+func debNames(a *testmirror.Archive) []string {
 	var out []string
 	for _, d := range a.Debs {
 		out = append(out, d.Name)
 	}
 	return out
+}
+
+func testSpec() testmirror.Spec {
+	s := testmirror.SimpleSpec(8, 0)
+	for i := range s.Packages {
+		s.Packages[i].PayloadSize = 20_000 + i*37_000
+	}
+	return s
+}
+
+// httpGet sends one request to the proxy and returns status, headers, body.
+func httpGet(t *testing.T, c *http.Client, method, u string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(b)
 }

@@ -1,4 +1,4 @@
-package aptproxy
+package debtorrent_test
 
 import (
 	"io"
@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const fixtures = "../../../shared/fixtures/debian"
+const fixtures = "../shared/fixtures/debian"
 
 // TestRealBookworm serves Debian 12's real InRelease and main/amd64
 // Packages file (63,440 packages) through the proxy: the torrent is made,
@@ -46,21 +46,21 @@ func TestRealBookworm(t *testing.T) {
 	mirror, err := testmirror.Serve(root, testmirror.Options{})
 	require.NoError(t, err)
 	defer mirror.Close()
-	p := startProxy(t, "http://"+mirror.Addr()+"/", func(c *Config) { c.BuildWait = time.Minute })
+	p := startProxy(t, "http://"+mirror.Addr()+"/", nil)
 	c := &http.Client{}
 	base := "http://" + p.Addr + "/test/debian/"
-	st, _, _ := get(t, c, "GET", base+"dists/bookworm/InRelease")
+	st, _, _ := httpGet(t, c, "GET", base+"dists/bookworm/InRelease")
 	require.Equal(t, http.StatusOK, st)
 	start := time.Now()
-	st, _, _ = get(t, c, "GET", base+"dists/bookworm/main/binary-amd64/Packages")
+	st, _, _ = httpGet(t, c, "GET", base+"dists/bookworm/main/binary-amd64/Packages")
 	require.Equal(t, http.StatusOK, st)
-	st, h, _ := get(t, c, "HEAD", base+"pool/main/h/hello/hello_2.10-3_amd64.deb")
+	st, h, _ := httpGet(t, c, "HEAD", base+"pool/main/h/hello/hello_2.10-3_amd64.deb")
 	t.Logf("Packages passed and hello found in %v", time.Since(start))
 	require.Equal(t, http.StatusOK, st)
 	assert.Equal(t, "53080", h.Get("Content-Length"))
 	assert.Equal(t, `"sha256:2e6e2f1a0007dc43bc91c273fd36e91e40a4f1c2765a03eca68b70a42103878a"`, h.Get("ETag"))
 	require.Len(t, p.Torrents(), 1)
-	assert.Equal(t, 63440, len(p.Torrents()[0].Info.Files))
-	assert.Equal(t, "Debian/bookworm/main/binary-amd64", p.Torrents()[0].Name.String())
+	assert.Equal(t, 63440, p.Torrents()[0].Packages)
+	assert.Equal(t, "Debian/bookworm/main/binary-amd64", p.Torrents()[0].Name)
 	assert.Equal(t, 0, mirror.Count("pool/main/h/hello/hello_2.10-3_amd64.deb", http.StatusOK), "HEAD downloads nothing")
 }

@@ -1,0 +1,116 @@
+package debtorrent
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/debtorrent/debtorrent/internal/aptproxy"
+	"github.com/debtorrent/debtorrent/internal/pipeline"
+	"github.com/debtorrent/debtorrent/websource"
+)
+
+// serveDeb answers a .deb that torrent tor lists as file: from the storage
+// when it holds it, else from the torrent's swarm (peers and the mirror as
+// its web source) or, without a Client, from the mirror; only ever verified
+// bytes. It says where the bytes came from: cache, peers, mirror or mixed.
+func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file int) (*pipeline.Response, string) {
+	piece, ok := tor.Info.PieceForFile(file)
+	if !ok {
+		return pipeline.Text(http.StatusInternalServerError, fmt.Sprintf("debtorrent: %s has no piece in its torrent", t.Rest)), "error"
+	}
+	pc := tor.Info.Pieces[piece]
+	var sum [32]byte
+	copy(sum[:], pc.Hash)
+	etag := strconv.Quote("sha256:" + hex.EncodeToString(pc.Hash))
+	answer := func(rd PieceReader) *pipeline.Response {
+		return aptproxy.ServeContent(r, aptproxy.Content{Body: rd, Closer: rd, Size: rd.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
+	}
+	if rd, err := p.storage.OpenSHA256(sum); err == nil {
+		p.srv.DebServed("cache")
+		return answer(rd), "cache"
+	}
+	if r.Method == http.MethodHead {
+		// The Packages entry says all a HEAD needs; no download for it.
+		h := http.Header{}
+		h.Set("Content-Type", aptproxy.DebContentType)
+		h.Set("Accept-Ranges", "bytes")
+		h.Set("ETag", etag)
+		if !tor.ModTime.IsZero() {
+			h.Set("Last-Modified", tor.ModTime.UTC().Format(http.TimeFormat))
+		}
+		return &pipeline.Response{Status: http.StatusOK, Header: h, ContentLength: pc.Length}, "listed"
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
+	defer cancel()
+	rd, source, err := p.fetchDeb(ctx, tor, file, piece, sum)
+	if err != nil {
+		return debError(ctx, "/"+t.Rest, err), source
+	}
+	p.srv.DebServed(source)
+	return answer(rd), source
+}
+
+// fetchDeb brings piece (file) of tor into the storage and opens it: through
+// the Client's torrent when there is one, else from the mirror.
+func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece int, sum [32]byte) (PieceReader, string, error) {
+	if p.client != nil {
+		if ct, ok := p.client.Torrent(tor.Info.InfoHash()); ok {
+			return p.fromSwarm(ctx, ct, piece)
+		}
+		p.log.Warn("debtorrent: proxy: torrent not running; fetching from the mirror", "torrent", tor.Name.String())
+	}
+	src, err := p.sources.get(tor.ArchiveKey, tor.RootURLs)
+	if err != nil {
+		return nil, "mirror", err
+	}
+	path := tor.Info.Files[file].Path
+	if err := p.mirror.fetch(ctx, src, path, sum, tor.Info.Pieces[piece].Length); err != nil {
+		return nil, "mirror", err
+	}
+	rd, err := p.storage.OpenSHA256(sum)
+	if err != nil {
+		return nil, "mirror", fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", path, err)
+	}
+	return rd, "mirror", nil
+}
+
+// fromSwarm waits for piece of ct, urgent with PeerWait as its deadline, and
+// opens it. The source is told by the torrent's byte counters: peers, mirror,
+// or mixed (with other downloads running at once, it is the torrent's mix).
+func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceReader, string, error) {
+	before := ct.Stats()
+	rd, err := ct.ReadPiece(ctx, piece, time.Now().Add(p.cfg.PeerWait))
+	after := ct.Stats()
+	source := "mixed"
+	switch peers, web := after.BytesFromPeers > before.BytesFromPeers, after.BytesFromWeb > before.BytesFromWeb; {
+	case peers && !web:
+		source = "peers"
+	case web && !peers:
+		source = "mirror"
+	case !web && !peers:
+		source = "cache" // stored meanwhile through another torrent
+	}
+	if err != nil {
+		return nil, source, err
+	}
+	return rd, source, nil
+}
+
+// debError turns a failure to get a .deb into the answer APT understands:
+// 404 when no source has it, 504 when time ran out, 502 otherwise, with a
+// one-line reason.
+func debError(ctx context.Context, what string, err error) *pipeline.Response {
+	switch {
+	case errors.Is(err, websource.ErrNotFound):
+		return pipeline.Text(http.StatusNotFound, "debtorrent: no mirror has "+what)
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		return pipeline.Text(http.StatusGatewayTimeout, "debtorrent: timed out getting "+what)
+	default:
+		return aptproxy.UpstreamError(ctx, what, err)
+	}
+}
