@@ -51,7 +51,9 @@ func (w *webSources) stats() []websource.MirrorStats {
 	defer w.mu.Unlock()
 	var out []websource.MirrorStats
 	for _, s := range w.byArchive {
-		if st, ok := s.(interface{ Stats() []websource.MirrorStats }); ok {
+		if st, ok := s.(interface {
+			Stats() []websource.MirrorStats
+		}); ok {
 			out = append(out, st.Stats()...)
 		}
 	}

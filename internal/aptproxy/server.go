@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-		"github.com/debtorrent/debtorrent/internal/indexcache"
+	"github.com/debtorrent/debtorrent/internal/indexcache"
 	"github.com/debtorrent/debtorrent/internal/pipeline"
 	"github.com/debtorrent/debtorrent/websource"
 )
