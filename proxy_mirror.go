@@ -45,15 +45,18 @@ func (w *webSources) get(archiveKey string, rootURLs []string) (websource.WebSou
 	return s, nil
 }
 
+// statsReporter is a web source that counts per mirror (HTTPSource does).
+type statsReporter interface {
+	Stats() []websource.MirrorStats
+}
+
 // stats returns the counters of the sources that keep them.
 func (w *webSources) stats() []websource.MirrorStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []websource.MirrorStats
 	for _, s := range w.byArchive {
-		if st, ok := s.(interface {
-			Stats() []websource.MirrorStats
-		}); ok {
+		if st, ok := s.(statsReporter); ok {
 			out = append(out, st.Stats()...)
 		}
 	}
