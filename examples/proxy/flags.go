@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/debtorrent/debtorrent"
 )
@@ -17,6 +18,7 @@ import (
 type options struct {
 	listen        string
 	peerListen    string
+	peerWait      time.Duration
 	cacheDir      string
 	cacheSize     int64
 	mirrors       []debtorrent.ProxyMirror
@@ -90,12 +92,29 @@ func parseSize(v string) (int64, error) {
 	return n * mult, nil
 }
 
-// defaultCacheDir is <user cache dir>/debtorrent, or ./debtorrent-cache.
-func defaultCacheDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "debtorrent")
+// serviceCacheDir is the cache of a proxy run as a service (as root, or by
+// a user without a usable home), as Debian lays out /var/cache.
+const serviceCacheDir = "/var/cache/debtorrent"
+
+// defaultCacheDir is the -cache default for this process.
+func defaultCacheDir() string { return cacheDirFor(os.Geteuid(), os.UserCacheDir) }
+
+// cacheDirFor is <user cache dir>/debtorrent for a user with a usable home,
+// and serviceCacheDir for root (euid 0) and for users without one (a service
+// user's HOME is often /nonexistent, or unset).
+func cacheDirFor(euid int, userCacheDir func() (string, error)) string {
+	if euid == 0 {
+		return serviceCacheDir
 	}
-	return "debtorrent-cache"
+	d, err := userCacheDir()
+	if err != nil {
+		return serviceCacheDir
+	}
+	// The cache dir itself may not exist yet; its parent (HOME) must.
+	if fi, err := os.Stat(filepath.Dir(d)); err != nil || !fi.IsDir() {
+		return serviceCacheDir
+	}
+	return filepath.Join(d, "debtorrent")
 }
 
 // parseFlags reads args into options.
@@ -105,7 +124,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", debtorrent.DefaultProxyListenAddr, "`address` APT connects to (keep it on loopback or a trusted LAN)")
 	fs.StringVar(&o.peerListen, "peer-listen", ":6881", "`address` other peers connect to (BitTorrent)")
-	fs.StringVar(&o.cacheDir, "cache", defaultCacheDir(), "cache `directory` (index files and packages)")
+	fs.StringVar(&o.cacheDir, "cache", defaultCacheDir(), "cache `directory` (index files and packages); default: ~/.cache/debtorrent, or "+serviceCacheDir+" as root or without a usable HOME")
+	fs.DurationVar(&o.peerWait, "peer-wait", debtorrent.DefaultProxyPeerWait, "how long a .deb that peers have may take from them before the rest is taken from the mirror if peers would be later (the engine's deadline; the mirror is used at once when no peer has the package)")
 	fs.Var(sizeFlag{&o.cacheSize}, "cache-size", "cap on the package cache, e.g. 20G (default: no cap)")
 	fs.Var(mirrorFlag{&o.mirrors}, "mirror", "`NAME=URL` mirror to serve, repeatable; replaces the APT sources' mirrors")
 	fs.Var(mirrorFlag{&o.addMirrors}, "add-mirror", "`NAME=URL` mirror to serve in addition to the APT sources' mirrors, repeatable")

@@ -28,11 +28,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := os.MkdirAll(o.cacheDir, 0o755); err != nil {
-		return fmt.Errorf("proxy: cache directory: %w", err)
+	if err := usableDir(o.cacheDir); err != nil {
+		return fmt.Errorf("proxy: cache directory %s cannot be used (%w); give a writable one with -cache DIR", o.cacheDir, err)
 	}
 
-	cfg := debtorrent.ProxyConfig{Mirrors: o.mirrors, AddMirrors: o.addMirrors, CacheDir: o.cacheDir, CacheSize: o.cacheSize, Logger: log}
+	cfg := debtorrent.ProxyConfig{Mirrors: o.mirrors, AddMirrors: o.addMirrors, CacheDir: o.cacheDir, CacheSize: o.cacheSize,
+		PeerWait: o.peerWait, Logger: log}
 	var stopTracker func()
 	if !o.noPeers {
 		trackers := o.trackers
@@ -161,4 +162,18 @@ func lanIP() string {
 		}
 	}
 	return ""
+}
+
+// usableDir creates dir if needed (mode 0755, like Debian's /var/cache
+// directories: packages are public) and checks that files can be made in it.
+func usableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

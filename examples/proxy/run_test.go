@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +90,34 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not return after cancel")
 	}
+}
+
+func TestCacheDirDefault(t *testing.T) {
+	home := t.TempDir()
+	userCache := func(dir string, err error) func() (string, error) {
+		return func() (string, error) { return dir, err }
+	}
+	for _, c := range []struct {
+		name  string
+		euid  int
+		cache func() (string, error)
+		want  string
+	}{
+		{"user with a home", 1000, userCache(filepath.Join(home, ".cache"), nil), filepath.Join(home, ".cache", "debtorrent")},
+		{"root", 0, userCache(filepath.Join(home, ".cache"), nil), serviceCacheDir},
+		{"HOME=/nonexistent", 1000, userCache("/nonexistent/.cache", nil), serviceCacheDir},
+		{"no HOME", 1000, userCache("", errors.New("$HOME is not defined")), serviceCacheDir},
+	} {
+		assert.Equal(t, c.want, cacheDirFor(c.euid, c.cache), c.name)
+	}
+}
+
+// TestUnusableCacheNamesTheFlag: a cache directory that cannot be made is an
+// error that says which flag to change.
+func TestUnusableCacheNamesTheFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	err := run(context.Background(), []string{"-cache", filepath.Join(file, "sub"), "-no-peers", "-mirror", "x=http://127.0.0.1:1/"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-cache DIR")
 }
