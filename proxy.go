@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +81,12 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if cfg.SourcesRoot == "" {
 		cfg.SourcesRoot = "/"
 	}
+	if cfg.AptLists == "" {
+		cfg.AptLists = filepath.Join(cfg.SourcesRoot, "var/lib/apt/lists")
+	}
+	if cfg.Architectures == nil {
+		cfg.Architectures = dpkgArchitectures()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -103,7 +111,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	p.sources = newWebSources(cfg.WebSource, cfg.HTTPClient, log)
 	p.mirror = newMirrorFetcher(p.storage, log)
 	acfg := aptproxy.Config{Mirrors: table, Cache: cache, DebTimeout: cfg.DebTimeout, Logger: log,
-		MirrorStats: p.sources.stats}
+		MirrorStats: p.sources.stats, Architectures: cfg.Architectures, AptLists: cfg.AptLists, StateDir: cfg.CacheDir}
 	if u, ok := p.storage.(interface{ Usage() (int64, int) }); ok {
 		acfg.Usage = u.Usage
 	}
@@ -287,4 +295,18 @@ func (p *Proxy) Close() error {
 		p.closeErr = p.closeStorage()
 	})
 	return p.closeErr
+}
+
+// dpkgArchitectures asks dpkg for the machine's architectures, native
+// first; none when dpkg cannot say.
+func dpkgArchitectures() []string {
+	out, err := exec.Command("dpkg", "--print-architecture").Output()
+	if err != nil {
+		return []string{}
+	}
+	archs := strings.Fields(string(out))
+	if out, err := exec.Command("dpkg", "--print-foreign-architectures").Output(); err == nil {
+		archs = append(archs, strings.Fields(string(out))...)
+	}
+	return archs
 }

@@ -91,10 +91,15 @@ type aptRoot struct {
 // proxy is not "", sends every http request through it.
 func newAptRoot(t testing.TB, sourceLine, proxy string, extra ...string) *aptRoot {
 	t.Helper()
+	return newAptRootIn(t, t.TempDir(), sourceLine, proxy, extra...)
+}
+
+// newAptRootIn is newAptRoot in dir.
+func newAptRootIn(t testing.TB, dir, sourceLine, proxy string, extra ...string) *aptRoot {
+	t.Helper()
 	if _, err := exec.LookPath("apt-get"); err != nil {
 		t.Skip("apt-get not installed: run on Debian (apt-get install apt)")
 	}
-	dir := t.TempDir()
 	for _, d := range []string{"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/trusted.gpg.d", "etc/apt/sources.list.d",
 		"var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/lib/dpkg", "var/log/apt"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))

@@ -49,6 +49,17 @@ type ProxyConfig struct {
 	// SourcesRoot is the system root whose /etc/apt sources are read when
 	// Mirrors is empty ("/").
 	SourcesRoot string
+	// Architectures are the machine's Debian architectures: for every
+	// Release APT fetches through the proxy, the Packages indexes of these
+	// architectures join their swarms, even when APT does not fetch them
+	// because its own copy is current. Nil: dpkg's architectures
+	// (dpkg --print-architecture and --print-foreign-architectures); empty
+	// and non-nil: only the indexes APT fetches through the proxy.
+	Architectures []string
+	// AptLists is APT's lists directory; a Packages file APT already holds
+	// there (the exact one the Release vouches for) is read instead of being
+	// fetched from the mirror. "": SourcesRoot/var/lib/apt/lists.
+	AptLists string
 	// CacheDir holds the index cache and, when neither Client nor Storage
 	// is set, the package store. Required.
 	CacheDir string

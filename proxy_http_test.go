@@ -143,7 +143,7 @@ func TestUnlistedPoolFileIsServedAndCached(t *testing.T) {
 		require.Equal(t, http.StatusOK, st)
 		require.Equal(t, d.SHA256, sha256.Sum256([]byte(body)))
 	}
-	assert.Equal(t, 1, mirror.Count(d.Filename, http.StatusOK), "cached after the first fetch")
+	assert.Equal(t, 1, mirror.Count(d.Filename, http.StatusOK), "cached after the first fetch: %+v", mirror.Log())
 	assert.Empty(t, p.Torrents())
 }
 

@@ -3,7 +3,6 @@ package debtorrent_test
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,36 +53,13 @@ func startProxyNode(t testing.TB, mirrorBase, announce string) *proxyNode {
 	return &proxyNode{client: c, proxy: p, addr: ln.Addr().String()}
 }
 
-// aptSetup makes a throwaway APT root whose only source is line; proxy
-// is "DIRECT" or an http proxy URL.
-func aptSetup(t testing.TB, root, line, proxy string) {
-	t.Helper()
-	for _, d := range []string{"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/trusted.gpg.d", "etc/apt/sources.list.d",
-		"var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/lib/dpkg", "var/log/apt"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte(line+"\n"), 0o644))
-	conf := fmt.Sprintf(`Dir "%[1]s/"; Dir::State "var/lib/apt/"; Dir::State::status "%[1]s/var/lib/dpkg/status";
-Dir::Cache "var/cache/apt/"; Dir::Etc "etc/apt/"; Dir::Etc::sourcelist "%[1]s/etc/apt/sources.list";
-Dir::Etc::sourceparts "%[1]s/etc/apt/sources.list.d"; Dir::Etc::parts "%[1]s/etc/apt/apt.conf.d";
-Dir::Etc::preferencesparts "%[1]s/etc/apt/preferences.d"; Dir::Etc::trustedparts "%[1]s/etc/apt/trusted.gpg.d";
-Dir::Log "%[1]s/var/log/apt"; Dir::Bin::Methods "/usr/lib/apt/methods"; Dir::Bin::dpkg "/usr/bin/dpkg";
-APT::Architecture "amd64"; APT::Architectures { "amd64"; }; APT::Sandbox::User "root"; Debug::NoLocking "true";
-Acquire::Languages "none"; Acquire::IndexTargets::deb::Translations::DefaultEnabled "false";
-Acquire::Check-Valid-Until "false"; Acquire::Retries "0"; Acquire::http::Proxy "%[2]s";
-`, root, proxy)
-	require.NoError(t, os.WriteFile(filepath.Join(root, "apt.conf"), []byte(conf), 0o644))
-}
+// aptSetup makes a throwaway APT root in root whose only source is line;
+// proxy is "DIRECT" or an http proxy URL.
+func aptSetup(t testing.TB, root, line, proxy string) { newAptRootIn(t, root, line, proxy) }
 
 // aptRun runs apt-get in a root made by aptSetup.
 func aptRun(root string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "apt-get", args...)
-	cmd.Env = append(os.Environ(), "APT_CONFIG="+filepath.Join(root, "apt.conf"), "http_proxy=", "LC_ALL=C")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return (&aptRoot{dir: root, conf: filepath.Join(root, "apt.conf")}).run(context.Background(), args...)
 }
 
 // aptGet runs apt-get in a throwaway root whose only source is line (made
@@ -94,8 +69,7 @@ func aptGet(t testing.TB, root, line string, args ...string) {
 	if _, err := os.Stat(filepath.Join(root, "apt.conf")); err != nil {
 		aptSetup(t, root, line, "DIRECT")
 	}
-	out, err := aptRun(root, args...)
-	require.NoError(t, err, "apt-get %s:\n%s", strings.Join(args, " "), out)
+	(&aptRoot{dir: root, conf: filepath.Join(root, "apt.conf")}).mustRun(t, args...)
 }
 
 // TestProxySwarm: three proxies, one mirror. The first fetches the set

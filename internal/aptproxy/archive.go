@@ -40,13 +40,30 @@ type archives struct {
 	releases map[string]*debsource.Release // archive key + "dists/" + suite
 	torrents map[string]*Torrent           // archive key + suite + index directory
 	built    map[string]bool               // Packages SHA256s already turned into torrents
-	building int                           // torrents being built
+	building int                           // torrents being built, and joins waiting to fetch a Packages file
 	changed  chan struct{}                 // closed and replaced when a build ends
+	hurry    chan struct{}                 // closed and replaced when a pool file was not found: pending joins go now
 }
 
 func newArchives() *archives {
 	return &archives{releases: map[string]*debsource.Release{}, torrents: map[string]*Torrent{},
-		built: map[string]bool{}, changed: make(chan struct{})}
+		built: map[string]bool{}, changed: make(chan struct{}), hurry: make(chan struct{})}
+}
+
+// pendingJoin counts a join that waits before fetching a Packages file as
+// a build (pool requests wait for it) and returns the channel that tells it
+// to go at once; done ends it.
+func (a *archives) pendingJoin() (hurry <-chan struct{}, done func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.building++
+	return a.hurry, func() {
+		a.mu.Lock()
+		a.building--
+		close(a.changed)
+		a.changed = make(chan struct{})
+		a.mu.Unlock()
+	}
 }
 
 func (a *archives) setRelease(archiveKey, suite string, rel *debsource.Release) {
@@ -117,6 +134,23 @@ func (a *archives) buildDone(t *Torrent) (replaced *Torrent) {
 	return replaced
 }
 
+// hasIndex reports whether the index in dir ("main/binary-amd64") of a
+// suite has a torrent.
+func (a *archives) hasIndex(archiveKey, suite, dir string) bool {
+	return a.indexPath(archiveKey, suite, dir) != ""
+}
+
+// indexPath returns the Packages path the index's torrent was made from
+// ("main/binary-amd64/Packages.xz"), or "" when it has none.
+func (a *archives) indexPath(archiveKey, suite, dir string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t := a.torrents[archiveKey+suite+"/"+dir]; t != nil {
+		return t.Index
+	}
+	return ""
+}
+
 // indexDir returns the directory of an index path ("main/binary-amd64").
 func indexDir(rel string) string {
 	if i := strings.Index(rel, "/by-hash/"); i >= 0 {
@@ -144,6 +178,12 @@ func (a *archives) find(ctx context.Context, archiveKey, poolPath string, maxWai
 			}
 		}
 		building, changed := a.building, a.changed
+		if building > 0 {
+			// APT asks for packages: it is not going to fetch the Packages
+			// files the pending joins wait for.
+			close(a.hurry)
+			a.hurry = make(chan struct{})
+		}
 		a.mu.Unlock()
 		if building == 0 {
 			return nil, 0, false

@@ -3,7 +3,7 @@ package aptproxy
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -57,108 +57,54 @@ func (s *Server) noteRelease(ctx context.Context, t Target, e *indexcache.Entry)
 	if old := s.archives.release(t.ArchiveKey(), t.Path.Suite); old != nil && !e.Revalidated {
 		return
 	}
-	if e.Meta.Size > debsource.MaxReleaseBytes {
-		return
-	}
-	raw := make([]byte, e.Meta.Size)
-	if _, err := e.Body.ReadAt(raw, 0); err != nil && err != io.EOF {
-		return
-	}
-	var rel *debsource.Release
-	var err error
-	if name == "InRelease" {
-		rel, _, err = debsource.ParseInRelease(ctx, raw, nil)
-	} else {
-		rel, err = debsource.ParseRelease(bytes.NewReader(raw))
-	}
+	rel, err := parseRelease(ctx, t, e)
 	if err != nil {
 		s.log.Warn("aptproxy: unreadable Release", "url", t.Rest, "err", err)
 		return
 	}
 	s.archives.setRelease(t.ArchiveKey(), t.Path.Suite, rel)
-	s.buildCached(t, rel)
-	s.refreshTorrents(t, rel)
+	s.suites.remember(t)
+	s.joinSuite(t, rel)
 }
 
-// refreshTorrents fetches, in the background, the new Packages file of
-// every index that has a torrent and that a new Release changed: APT may
-// update its copy with pdiffs and never ask for the new file, yet the swarm
-// should follow it. The fetch asks for the very name APT would (by-hash when
-// the archive offers it), so when APT does ask, both share one download.
-func (s *Server) refreshTorrents(t Target, rel *debsource.Release) {
-	for _, tor := range s.archives.list() {
-		if tor.ArchiveKey != t.ArchiveKey() || tor.Dist != t.Path.Suite {
-			continue
-		}
-		f, ok := rel.File(tor.Index)
-		if !ok || !f.HasSHA256 || s.archives.isBuilt(f.SHA256) {
-			continue
-		}
-		relPath := f.Path
-		if rel.AcquireByHash {
-			relPath = path.Dir(f.Path) + "/by-hash/SHA256/" + hex.EncodeToString(f.SHA256[:])
-		}
-		mp, err := debsource.ClassifyPath("dists/" + t.Path.Suite + "/" + relPath)
-		if err != nil {
-			continue
-		}
-		ct := Target{Mirror: t.Mirror, Base: t.Base, Rest: t.Root + "dists/" + t.Path.Suite + "/" + relPath, Root: t.Root, Path: mp}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.IndexTimeout)
-			defer cancel()
-			req := indexcache.Request{Key: ct.Key(), URLs: ct.UpstreamURLs(), Mode: indexcache.Validated,
-				Valid: func(m indexcache.Meta) bool { return m.Size == f.Size && m.Sum() == f.SHA256 }}
-			e, err := s.cfg.Cache.Get(ctx, req)
-			if err != nil {
-				s.log.Info("aptproxy: fetch new Packages for the swarm", "index", ct.Rest, "err", err)
-				return
-			}
-			meta := e.Meta
-			e.Close()
-			if meta.Size == f.Size && meta.Sum() == f.SHA256 {
-				s.maybeBuild(ct, f, meta)
-			}
-		}()
+// parseRelease reads a cached Release or InRelease.
+func parseRelease(ctx context.Context, t Target, e *indexcache.Entry) (*debsource.Release, error) {
+	if e.Meta.Size > debsource.MaxReleaseBytes {
+		return nil, errReleaseTooLarge
 	}
-}
-
-// buildCached makes torrents of the Packages files of a Release that the
-// cache already holds (under their name or by-hash) and that match it: after
-// a restart APT does not fetch Packages files again while the Release is
-// unchanged, yet their packages should still come from the swarm.
-func (s *Server) buildCached(t Target, rel *debsource.Release) {
-	prefix := t.Root + "dists/" + t.Path.Suite + "/"
-	done := map[string]bool{} // index directories with a torrent made
-	for _, f := range rel.Files {
-		if !f.HasSHA256 || done[path.Dir(f.Path)] {
-			continue
-		}
-		for _, rel := range []string{f.Path, path.Dir(f.Path) + "/by-hash/SHA256/" + hex.EncodeToString(f.SHA256[:])} {
-			mp, err := debsource.ClassifyPath("dists/" + t.Path.Suite + "/" + rel)
-			if err != nil || mp.Kind != debsource.KindIndex || (mp.Index != debsource.IndexPackages && mp.Index != debsource.IndexByHash) {
-				continue
-			}
-			ct := Target{Mirror: t.Mirror, Base: t.Base, Rest: prefix + rel, Root: t.Root, Path: mp}
-			e, ok := s.cfg.Cache.Peek(ct.Key())
-			if !ok {
-				continue
-			}
-			meta := e.Meta
-			e.Close()
-			if meta.Size == f.Size && meta.Sum() == f.SHA256 {
-				s.maybeBuild(ct, f, meta)
-				done[path.Dir(f.Path)] = true
-				break
-			}
-		}
+	raw := make([]byte, e.Meta.Size)
+	if _, err := e.Body.ReadAt(raw, 0); err != nil && err != io.EOF {
+		return nil, err
 	}
+	if path.Base(t.Path.Path) == "InRelease" {
+		rel, _, err := debsource.ParseInRelease(ctx, raw, nil)
+		return rel, err
+	}
+	return debsource.ParseRelease(bytes.NewReader(raw))
 }
 
-// maybeBuild turns a Packages file the Release vouches for into a torrent,
-// in the background, once per file content.
+// maybeBuild turns a Packages file the Release vouches for, cached under
+// t's key, into a torrent, in the background, once per file content.
 func (s *Server) maybeBuild(t Target, f debsource.IndexFile, meta indexcache.Meta) {
+	s.startBuild(t, f, t.Rest, func() (io.ReadCloser, time.Time, error) {
+		e, ok := s.cfg.Cache.Peek(t.Key())
+		if !ok {
+			return nil, time.Time{}, fmt.Errorf("aptproxy: %s left the cache", t.Rest)
+		}
+		return readCloser{io.NewSectionReader(e.Body, 0, e.Meta.Size), e}, meta.ModTime(), nil
+	})
+}
+
+// readCloser joins a reader and what closes it.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// startBuild claims Packages file f of t's suite and, unless it was claimed
+// before, builds its torrent in the background from what open returns (the
+// body and its Last-Modified), then hands it to OnTorrent.
+func (s *Server) startBuild(t Target, f debsource.IndexFile, name string, open func() (io.ReadCloser, time.Time, error)) {
 	full, err := debsource.ClassifyPath("dists/" + t.Path.Suite + "/" + f.Path)
 	if err != nil || full.Index != debsource.IndexPackages {
 		return
@@ -170,9 +116,14 @@ func (s *Server) maybeBuild(t Target, f debsource.IndexFile, meta indexcache.Met
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		tor, err := s.build(t, full, f, rel, meta)
+		var tor *Torrent
+		body, modTime, err := open()
+		if err == nil {
+			tor, err = s.buildFrom(body, name, t, full, f, rel, modTime)
+			body.Close()
+		}
 		if err != nil {
-			s.log.Warn("aptproxy: Packages to torrent", "index", t.Rest, "err", err)
+			s.log.Warn("aptproxy: Packages to torrent", "index", name, "err", err)
 		}
 		replaced := s.archives.buildDone(tor)
 		if replaced != nil && tor != nil && replaced.Info.InfoHash() == tor.Info.InfoHash() {
@@ -184,32 +135,29 @@ func (s *Server) maybeBuild(t Target, f debsource.IndexFile, meta indexcache.Met
 	}()
 }
 
-func (s *Server) build(t Target, full debsource.MirrorPath, f debsource.IndexFile, rel *debsource.Release, meta indexcache.Meta) (*Torrent, error) {
-	e, ok := s.cfg.Cache.Peek(t.Key())
-	if !ok {
-		return nil, io.ErrUnexpectedEOF
-	}
-	defer e.Close()
-	body := debsource.NewVerifyingReader(e.Body, t.Rest, f)
-	dec, err := debsource.Decompress(body, f.Path)
+// buildFrom turns the Packages file in body (named name in errors), which
+// Release entry f vouches for, into the torrent of index full of t's suite.
+func (s *Server) buildFrom(body io.Reader, name string, t Target, full debsource.MirrorPath, f debsource.IndexFile, rel *debsource.Release, modTime time.Time) (*Torrent, error) {
+	vr := debsource.NewVerifyingReader(body, name, f)
+	dec, err := debsource.Decompress(vr, f.Path)
 	if err != nil {
 		return nil, err
 	}
 	defer dec.Close()
-	name := debsource.TorrentName{Suite: t.Path.Suite, Component: full.Component, Arch: full.Arch}
+	tname := debsource.TorrentName{Suite: t.Path.Suite, Component: full.Component, Arch: full.Arch}
 	if rel != nil {
-		name.Origin = rel.Origin
+		tname.Origin = rel.Origin
 		if rel.Codename != "" {
-			name.Suite = rel.Codename
+			tname.Suite = rel.Codename
 		}
 	}
-	res, err := debsource.BuildInfo(&ctxReader{ctx: s.ctx, r: dec}, name)
+	res, err := debsource.BuildInfo(&ctxReader{ctx: s.ctx, r: dec}, tname)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("aptproxy: torrent made", "name", name.String(), "infohash", res.Info.InfoHash().String(), "packages", len(res.Info.Files), "skipped", res.SkippedTotal())
-	return &Torrent{Info: res.Info, Name: name, ArchiveKey: t.ArchiveKey(), RootURLs: t.RootURLs(), Dist: t.Path.Suite, Index: f.Path,
-		ModTime: meta.ModTime(), Added: time.Now()}, nil
+	s.log.Info("aptproxy: torrent made", "name", tname.String(), "infohash", res.Info.InfoHash().String(), "packages", len(res.Info.Files), "skipped", res.SkippedTotal())
+	return &Torrent{Info: res.Info, Name: tname, ArchiveKey: t.ArchiveKey(), RootURLs: t.RootURLs(), Dist: t.Path.Suite, Index: f.Path,
+		ModTime: modTime, Added: time.Now()}, nil
 }
 
 // ctxReader stops a long parse when the server closes.

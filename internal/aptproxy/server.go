@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -53,10 +54,23 @@ type Config struct {
 	// Usage reports the bytes and pieces of the package store, for the
 	// status pages (may be nil).
 	Usage func() (bytes int64, pieces int)
+	// Architectures are the machine's Debian architectures ("amd64"): the
+	// Packages indexes of every Release that passes get torrents for these
+	// (and indexes that have a torrent follow new versions). Empty: only the
+	// indexes APT fetches through the proxy.
+	Architectures []string
+	// AptLists is APT's lists directory (/var/lib/apt/lists), where a
+	// Packages file APT already holds is taken from instead of the mirror
+	// (""; never).
+	AptLists string
+	// StateDir keeps what must survive a restart: the Releases seen, whose
+	// swarms a restarted proxy joins at once ("": nothing is kept).
+	StateDir string
 	// DebTimeout bounds an unlisted pool file; IndexTimeout an index file;
 	// BuildWait how long a pool request waits for Packages files still
-	// being turned into torrents. See the defaults.
-	DebTimeout, IndexTimeout, BuildWait time.Duration
+	// being turned into torrents; JoinDelay how long the proxy waits for APT
+	// before it fetches a Packages file for a swarm. See the defaults.
+	DebTimeout, IndexTimeout, BuildWait, JoinDelay time.Duration
 	// Logger receives logs (nil: none).
 	Logger *slog.Logger
 }
@@ -69,6 +83,7 @@ type Server struct {
 	log      *slog.Logger
 	archives *archives
 	stats    *stats
+	suites   *suites
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -88,12 +103,24 @@ func New(cfg Config) (*Server, error) {
 	def(&cfg.DebTimeout, DefaultDebTimeout)
 	def(&cfg.IndexTimeout, DefaultIndexTimeout)
 	def(&cfg.BuildWait, DefaultBuildWait)
+	def(&cfg.JoinDelay, DefaultJoinDelay)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: log, archives: newArchives(), stats: newStats(), ctx: ctx, cancel: cancel, started: time.Now()}, nil
+	suitesFile := ""
+	if cfg.StateDir != "" {
+		suitesFile = filepath.Join(cfg.StateDir, "releases.json")
+	}
+	s := &Server{cfg: cfg, log: log, archives: newArchives(), stats: newStats(), suites: loadSuites(suitesFile),
+		ctx: ctx, cancel: cancel, started: time.Now()}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.rejoin()
+	}()
+	return s, nil
 }
 
 // Close stops background work (torrent building, Packages fetches) and
