@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path"
 	"strings"
 	"sync"
@@ -233,4 +234,37 @@ func TestAptGetProxyDown(t *testing.T) {
 	assert.Contains(t, out, "Err:1")
 	assert.Contains(t, out, "connection refused (is the debtorrent proxy running?)")
 	assert.NotContains(t, out, "Get:")
+}
+
+// TestAptGetUnsandboxedThroughMethod: the APT root is inside a mode-700
+// directory that APT's sandbox user cannot reach, so APT decides to run its
+// methods as root ("Download is performed unsandboxed as root") and sends no
+// sandbox user; the method must follow that decision, as APT's own methods
+// do, and not drop to _apt.
+func TestAptGetUnsandboxedThroughMethod(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: APT decides about the sandbox only when run as root")
+	}
+	if _, err := user.Lookup("_apt"); err != nil {
+		t.Skip("no _apt user on this machine (apt-get install apt creates it)")
+	}
+	dir := t.TempDir()
+	archive, err := testmirror.Build(dir, testSpec(3, 1))
+	require.NoError(t, err)
+	mirror, err := testmirror.Serve(dir, testmirror.Options{Prefix: mirrorPrefix})
+	require.NoError(t, err)
+	defer mirror.Close()
+	root := newAPTRoot(t, "deb [trusted=yes] debtorrent://"+mirror.Addr()+"/test-mirror/debian bookworm main",
+		`APT::Sandbox::User "_apt";`)
+	require.NoError(t, os.Chmod(root.dir, 0o700)) // out of _apt's reach
+	out, err := root.run(t, "update")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "unsandboxed as root", "APT decided to run its methods as root")
+	out, err = root.run(t, append([]string{"install", "--download-only", "-y"}, names(archive)...)...)
+	require.NoError(t, err, out)
+	for _, d := range archive.Debs {
+		data, err := os.ReadFile(root.archive(path.Base(d.Filename)))
+		require.NoError(t, err, d.Filename)
+		assert.Equal(t, d.SHA256, sha256.Sum256(data), d.Filename)
+	}
 }

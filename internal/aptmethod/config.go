@@ -17,7 +17,13 @@ const (
 	// KeyDebug turns on debug logging to stderr.
 	KeyDebug = "Debug::Acquire::debtorrent"
 	// KeySandboxUser is the user a method started as root switches to.
+	// APT sends it only when it wants methods sandboxed: when a target is
+	// out of that user's reach it runs them unsandboxed, as root, by
+	// clearing the setting, and an empty setting is not sent at all.
 	KeySandboxUser = "APT::Sandbox::User"
+	// KeyNoDropPrivs, when true, keeps a method's privileges (as APT's own
+	// methods do).
+	KeyNoDropPrivs = "Debug::NoDropPrivs"
 )
 
 // Defaults and bounds of the configuration.
@@ -27,8 +33,7 @@ const (
 	// DefaultTimeout is generous because the proxy answers a package only
 	// once it has it whole and verified, which for a large package can take
 	// a while.
-	DefaultTimeout     = 300 * time.Second
-	DefaultSandboxUser = "_apt"
+	DefaultTimeout = 300 * time.Second
 )
 
 // Config is the method's settings.
@@ -39,15 +44,16 @@ type Config struct {
 	Timeout time.Duration
 	// Debug turns on debug logging.
 	Debug bool
-	// SandboxUser is the user to switch to when started as root; "root"
-	// means stay.
+	// SandboxUser is the user to switch to when started as root, as APT
+	// sent it; "" (APT sent none: it decided to run its methods as root) and
+	// "root" mean stay.
 	SandboxUser string
 }
 
 // DefaultConfig returns the settings used before APT's configuration
 // arrives, and for every key it does not set.
 func DefaultConfig() Config {
-	return Config{Workers: DefaultWorkers, Timeout: DefaultTimeout, SandboxUser: DefaultSandboxUser}
+	return Config{Workers: DefaultWorkers, Timeout: DefaultTimeout}
 }
 
 // ConfigItems returns the "key=value" items of a "601 Configuration"
@@ -99,8 +105,10 @@ func (c Config) ApplyConfiguration(m *Message) (Config, error) {
 	if v, ok := items[strings.ToLower(KeyDebug)]; ok {
 		c.Debug = parseBool(v)
 	}
-	if v, ok := items[strings.ToLower(KeySandboxUser)]; ok && v != "" {
-		c.SandboxUser = v
+	// Exactly APT's decision: the user it sent, or none.
+	c.SandboxUser = items[strings.ToLower(KeySandboxUser)]
+	if parseBool(items[strings.ToLower(KeyNoDropPrivs)]) {
+		c.SandboxUser = ""
 	}
 	return c, nil
 }

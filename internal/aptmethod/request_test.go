@@ -100,6 +100,16 @@ func TestApplyConfiguration(t *testing.T) {
 			items: []string{"acquire::DEBTORRENT::workers=2", "Acquire::debtorrent::Workers=4", "Acquire::debtorrent::Timeout=7", "Debug::Acquire::debtorrent=true", "APT::Sandbox::User=my%20user", "CommandLine::AsString=apt-get%20update"},
 			want:  Config{Workers: 4, Timeout: 7 * time.Second, Debug: true, SandboxUser: "my user"},
 		},
+		{
+			name:  "APT sent no sandbox user: it decided to run methods as root",
+			items: []string{"Acquire::debtorrent::Workers=3"},
+			want:  Config{Workers: 3, Timeout: DefaultTimeout, SandboxUser: ""},
+		},
+		{
+			name:  "Debug::NoDropPrivs keeps root",
+			items: []string{"APT::Sandbox::User=_apt", "Debug::NoDropPrivs=true"},
+			want:  Config{Workers: DefaultWorkers, Timeout: DefaultTimeout, SandboxUser: ""},
+		},
 		{name: "zero workers", items: []string{"Acquire::debtorrent::Workers=0"}, wantErr: "from 1 to 256"},
 		{name: "too many workers", items: []string{"Acquire::debtorrent::Workers=1000"}, wantErr: "from 1 to 256"},
 		{name: "bad timeout", items: []string{"Acquire::debtorrent::Timeout=soon"}, wantErr: "seconds"},

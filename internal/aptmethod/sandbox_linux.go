@@ -8,11 +8,13 @@ import (
 	"syscall"
 )
 
-// DropPrivileges switches a method started as root to the sandbox user, as
-// APT's own methods do (APT::Sandbox::User, "_apt" by default), so that
-// the code parsing network data does not run as root. It does nothing when
-// not root, when the user is "root", or when the user does not exist (APT
-// then runs every method as root, and warns about it itself).
+// DropPrivileges switches a method started as root to the sandbox user APT
+// named in its configuration (APT::Sandbox::User, "_apt" unless configured),
+// as APT's own methods do, so that the code parsing network data does not run
+// as root. It does nothing when not root, when name is "" (APT sent no user:
+// it decided to run its methods as root, because a target is out of the
+// user's reach, and warned about it) or "root", or when the user does not
+// exist.
 func DropPrivileges(name string) error {
 	if os.Geteuid() != 0 || name == "" || name == "root" {
 		return nil
