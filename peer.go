@@ -51,6 +51,7 @@ type peer struct {
 	rtt          time.Duration // smallest request→block latency seen recently
 	rttAt        time.Time
 	reqq         int       // the most requests the peer queues (its "reqq")
+	dontHaveID   uint8     // the peer's extended ID for lt_donthave; 0: unsupported
 	stalledUntil time.Time // no requests to a peer that stalled, until then
 }
 
@@ -242,8 +243,14 @@ func (p *peer) sendLoop() {
 				}
 				r, err := t.st.OpenPiece(up.Piece)
 				if err != nil {
+					// Gone since the request was queued (evicted): the
+					// loop reconciles, the peer gets a reject.
 					t.log.Debug("debtorrent: cannot serve piece", "piece", up.Piece, "err", err)
 					rdPiece = -1
+					t.hint(up.Piece)
+					if p.fast {
+						p.out.push(peerwire.Message{ID: peerwire.Reject, Index: uint32(up.Piece), Begin: uint32(up.Begin), Length: uint32(up.Length)})
+					}
 					continue
 				}
 				rd, rdPiece = r, up.Piece

@@ -86,6 +86,7 @@ type Torrent struct {
 
 	stats    *statsBox
 	complete chan struct{} // closed once every piece is verified
+	hints    hints         // pieces the store may have stored or removed (content.go)
 
 	// Owned by the loop.
 	pk          *piecepicker.Picker
@@ -194,6 +195,7 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		verifySem:   make(chan struct{}, maxVerifying),
 		completedCh: make(chan struct{}),
 	}
+	t.hints.wake = make(chan struct{}, 1)
 	t.counts.bytesHave = have
 	t.ctx, t.cancel = context.WithCancel(c.ctx)
 	if opts.WebSource != nil {
@@ -258,7 +260,9 @@ func (t *Torrent) WaitFor(ctx context.Context, cond func(TorrentStats) bool) err
 	}
 }
 
-// Complete returns a channel closed once every piece is verified.
+// Complete returns a channel closed once every piece is verified. It stays
+// closed: a piece the store evicts later is fetched again when asked for,
+// but the torrent was complete once (as the tracker was told).
 func (t *Torrent) Complete() <-chan struct{} { return t.complete }
 
 // DownloadAll wants every missing piece at normal priority (pieces already
@@ -290,6 +294,7 @@ func (t *Torrent) AddPeer(addr string) error {
 // ErrTorrentClosed.
 func (t *Torrent) Close() error {
 	t.closing.Do(func() {
+		t.c.content.remove(t)
 		t.cancel()
 		<-t.loopDone
 		t.wg.Wait()
@@ -362,6 +367,11 @@ func (t *Torrent) loop() {
 			t.publish()
 		case now := <-chokeTick.C:
 			t.rechoke(now)
+		case <-t.hints.wake:
+			t.reconcileHinted()
+			if t.dirty && len(t.events) == 0 {
+				t.publish()
+			}
 		}
 	}
 }

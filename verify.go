@@ -65,6 +65,9 @@ func (t *Torrent) pieceGood(i int) {
 	if w := t.waiters[i]; w != nil {
 		close(w.done)
 		delete(t.waiters, i)
+		// The piece was urgent only while waited for: if it is lost
+		// later, it is wanted as before.
+		t.pk.SetPriority(i, w.prevPrio)
 	}
 	if sus := t.suspects[i]; len(sus) > 0 {
 		delete(t.suspects, i)
@@ -79,6 +82,27 @@ func (t *Torrent) pieceGood(i int) {
 			t.log.Info("debtorrent: torrent complete")
 		}
 	}
+}
+
+// pieceLost takes back piece i, which the store no longer holds (evicted
+// past its size cap, found bad): it is missing again and fetched again when
+// wanted; peers that understand lt_donthave (BEP 54) are told, the others
+// get a reject when they ask for it. Complete stays closed.
+func (t *Torrent) pieceLost(i int) {
+	if !t.pk.PieceLost(i) {
+		return
+	}
+	t.log.Debug("debtorrent: piece no longer stored", "piece", i)
+	t.counts.bytesHave -= t.info.Pieces[i].Length
+	for p := range t.peers {
+		if p.dontHaveID != 0 {
+			p.out.push(peerwire.DontHaveMessage(p.dontHaveID, uint32(i)))
+		}
+	}
+	if t.pk.Priority(i) != piecepicker.None {
+		t.refillAll()
+	}
+	t.dirty = true
 }
 
 // pieceBad returns a failed piece to the pool and records who sent it. A

@@ -2,6 +2,7 @@ package debtorrent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,13 +95,28 @@ func (t *Torrent) WaitPiece(ctx context.Context, i int, deadline time.Time) erro
 	}
 }
 
+// readTries bounds how often ReadPiece waits again for a piece evicted
+// between its wait and its open.
+const readTries = 3
+
 // ReadPiece waits for piece i as WaitPiece does and opens it for reading.
-// Only verified data is ever readable.
+// Only verified data is ever readable. A piece evicted between the wait and
+// the open (a size-capped store) is waited for again, a few times.
 func (t *Torrent) ReadPiece(ctx context.Context, i int, deadline time.Time) (PieceReader, error) {
-	if err := t.WaitPiece(ctx, i, deadline); err != nil {
-		return nil, err
+	for try := 1; ; try++ {
+		if err := t.WaitPiece(ctx, i, deadline); err != nil {
+			return nil, err
+		}
+		r, err := t.OpenPiece(i)
+		if err == nil || !errors.Is(err, ErrNotComplete) || try == readTries {
+			return r, err
+		}
+		// Evicted meanwhile: the loop learns it now, so the next wait
+		// fetches the piece again.
+		if err := t.do(ctx, func() { t.reconcile(i) }); err != nil {
+			return nil, err
+		}
 	}
-	return t.OpenPiece(i)
 }
 
 // OpenPiece opens verified piece i for reading; it fails for a piece not
@@ -116,12 +132,6 @@ func (t *Torrent) OpenPiece(i int) (PieceReader, error) {
 // addWaiter registers one more waiter for piece i and returns the channel
 // closed when it is verified, or nil when it already is.
 func (t *Torrent) addWaiter(i int, deadline time.Time) chan struct{} {
-	if !t.pk.HavePiece(i) && t.st.PieceComplete(i) {
-		// Stored meanwhile by another torrent sharing it (Debian pieces
-		// are stored once by content).
-		t.pieceGood(i)
-		t.dirty = true
-	}
 	if t.pk.HavePiece(i) {
 		return nil
 	}
