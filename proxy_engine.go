@@ -77,7 +77,7 @@ func (f clientFetcher) Fetch(ctx context.Context, t *aptproxy.Torrent, file int)
 	if !ok {
 		return fmt.Errorf("debtorrent: proxy: no piece for file %d", file)
 	}
-	return ct.WaitPiece(ctx, piece, time.Now())
+	return ct.WaitPiece(ctx, piece, WithDeadline(time.Now().Add(f.p.cfg.PeerWait)))
 }
 
 // engineStatus reports the Client's figures for the status pages.

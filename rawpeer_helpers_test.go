@@ -3,6 +3,8 @@ package debtorrent_test
 import (
 	"context"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +26,12 @@ type rawPeer struct {
 // Client at addr for the torrent of info. If dontHaveID is not 0, its
 // extension handshake says it speaks lt_donthave under that ID.
 func dialRaw(t testing.TB, addr string, info *metainfo.Info, dontHaveID int) *rawPeer {
+	return dialRawHave(t, addr, info, dontHaveID, peerwire.HaveNone)
+}
+
+// dialRawHave is dialRaw with the raw peer's first message: have-none or
+// have-all.
+func dialRawHave(t testing.TB, addr string, info *metainfo.Info, dontHaveID int, have peerwire.ID) *rawPeer {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	require.NoError(t, err)
@@ -56,7 +64,7 @@ func dialRaw(t testing.TB, addr string, info *metainfo.Info, dontHaveID int) *ra
 	}
 	m, err := h.Message()
 	require.NoError(t, err)
-	p.send(peerwire.Message{ID: peerwire.HaveNone})
+	p.send(peerwire.Message{ID: have})
 	p.send(m)
 	return p
 }
@@ -89,4 +97,57 @@ func (p *rawPeer) await(what string, timeout time.Duration, match func(peerwire.
 			p.t.Fatalf("no %s within %v", what, timeout)
 		}
 	}
+}
+
+// serveSeed makes the raw peer a seed of pieces (dialled with have-all)
+// uploading at rate bytes per second, one block per tick: it unchokes the
+// Client when interested and serves its requests in order, dropping
+// cancelled ones. It runs until the connection closes.
+func (p *rawPeer) serveSeed(pieces [][]byte, rate float64) {
+	var mu sync.Mutex
+	var queue []peerwire.Message
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range p.msgs {
+			switch m.ID {
+			case peerwire.Interested:
+				_ = p.conn.Send(context.Background(), peerwire.Message{ID: peerwire.Unchoke})
+			case peerwire.Request:
+				mu.Lock()
+				queue = append(queue, m)
+				mu.Unlock()
+			case peerwire.Cancel:
+				mu.Lock()
+				queue = slices.DeleteFunc(queue, func(q peerwire.Message) bool {
+					return q.Index == m.Index && q.Begin == m.Begin && q.Length == m.Length
+				})
+				mu.Unlock()
+			}
+			m.Release()
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(time.Duration(float64(16<<10) / rate * float64(time.Second)))
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			if len(queue) == 0 {
+				mu.Unlock()
+				continue
+			}
+			r := queue[0]
+			queue = queue[1:]
+			mu.Unlock()
+			data := pieces[r.Index][r.Begin : r.Begin+r.Length]
+			if err := p.conn.Send(context.Background(), peerwire.Message{ID: peerwire.Piece, Index: r.Index, Begin: r.Begin, Block: data}); err != nil {
+				return
+			}
+		}
+	}()
 }

@@ -126,8 +126,9 @@ type torrentCounts struct {
 type waiter struct {
 	n        int
 	prevPrio piecepicker.Priority
-	deadline time.Time // the earliest deadline asked for (zero: none)
-	done     chan struct{}
+	deadline time.Time     // the earliest deadline asked for (zero: none)
+	done     chan struct{} // closed when the piece is had, or err is set
+	err      error         // why no source can deliver the piece; set before done closes
 }
 
 // event is anything sent to the torrent's loop.

@@ -25,7 +25,7 @@ type webState struct {
 	got         map[int]int64 // bytes of a piece in progress received, all sources
 	peerGot     map[int]int64 // of which from peers since the piece became urgent
 	sources     map[int][]string
-	notFound    map[int]bool
+	lastErr     map[int]error     // why the last fetch of a piece failed, until retryAt
 	retryAt     map[int]time.Time // a piece whose fetch failed waits until then
 	running     map[piecepicker.Request]context.CancelCauseFunc
 	// normalCandidates caches anyCandidate's scan for non-urgent pieces,
@@ -50,8 +50,9 @@ type (
 	}
 )
 
-// webRetryDelay is how long a piece whose web fetch failed is left to peers
-// before the web source is asked again.
+// webRetryDelay is how long a piece whose web fetch failed (not found, or
+// failing after the source's own retries) is left to peers before the web
+// source is asked again.
 const webRetryDelay = 5 * time.Second
 
 // Why a fetch stopped early, on our side.
@@ -72,7 +73,7 @@ func newWebState(t *Torrent, src websource.WebSource) *webState {
 		got:         make(map[int]int64),
 		peerGot:     make(map[int]int64),
 		sources:     make(map[int][]string),
-		notFound:    make(map[int]bool),
+		lastErr:     make(map[int]error),
 		retryAt:     make(map[int]time.Time),
 		running:     make(map[piecepicker.Request]context.CancelCauseFunc),
 	}
@@ -102,6 +103,16 @@ func handOver(elapsed time.Duration, remaining, peerBytes int64, webRate float64
 	return timeLeft > 0 && peersETA > timeLeft.Seconds() && webETA < peersETA
 }
 
+// timeLeft returns the time until deadline for handOver: 0 (no deadline
+// rule) for none and for a deadline already passed, which no source can meet
+// any more, so that only the hysteresis rule applies.
+func timeLeft(deadline, now time.Time) time.Duration {
+	if deadline.IsZero() || !deadline.After(now) {
+		return 0
+	}
+	return deadline.Sub(now)
+}
+
 // measured returns the source's rate and latency, or the assumed ones.
 func (w *webState) measured() (float64, time.Duration) {
 	cfg := w.t.c.cfg.Web
@@ -118,7 +129,7 @@ func (w *webState) measured() (float64, time.Duration) {
 // qualifies reports whether piece i may be fetched from the web now.
 func (w *webState) qualifies(i int, now time.Time) bool {
 	t := w.t
-	if w.notFound[i] || now.Before(w.retryAt[i]) {
+	if now.Before(w.retryAt[i]) {
 		return false
 	}
 	if t.pk.Priority(i) == piecepicker.Urgent {
@@ -135,15 +146,15 @@ func (w *webState) schedule(now time.Time) {
 	cfg := t.c.cfg.Web
 	rate, lat := w.measured()
 	for i, since := range w.urgentSince {
-		if w.handedOver[i] || w.notFound[i] || t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
+		if w.handedOver[i] || now.Before(w.retryAt[i]) || t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
 			continue
 		}
 		remaining := t.info.Pieces[i].Length - w.got[i]
-		var timeLeft time.Duration
-		if wt := t.waiters[i]; wt != nil && !wt.deadline.IsZero() {
-			timeLeft = max(wt.deadline.Sub(now), time.Nanosecond)
+		var deadline time.Time
+		if wt := t.waiters[i]; wt != nil {
+			deadline = wt.deadline
 		}
-		if handOver(now.Sub(since), remaining, w.peerGot[i], rate, lat, timeLeft, cfg) {
+		if handOver(now.Sub(since), remaining, w.peerGot[i], rate, lat, timeLeft(deadline, now), cfg) {
 			t.log.Debug("debtorrent: handing urgent piece to the web source", "piece", i)
 			w.handedOver[i] = true
 			t.cancelPiece(i)
@@ -375,17 +386,37 @@ func (w *webState) onDone(ev evWebDone) {
 	case ev.err == nil || errors.Is(ev.err, errWebOverlap) || errors.Is(ev.err, errWebUnwanted) || t.ctx.Err() != nil:
 	case errors.Is(ev.err, websource.ErrNotFound):
 		t.log.Warn("debtorrent: web source does not have piece", "piece", ev.r.Piece, "err", ev.err)
-		w.notFound[ev.r.Piece] = true
+		w.fetchFailed(ev.r.Piece, ev.err)
 	default:
-		// The source retried already: leave the piece to peers for a while.
+		// The source retried already.
 		t.log.Warn("debtorrent: web fetch failed", "run", ev.r, "err", ev.err)
-		delete(w.handedOver, ev.r.Piece)
-		w.retryAt[ev.r.Piece] = time.Now().Add(webRetryDelay)
+		w.fetchFailed(ev.r.Piece, ev.err)
 	}
 	// The web source first: blocks of a piece handed over must not slip
 	// back to the slow peers it was taken from.
 	w.schedule(time.Now())
 	t.refillAll()
+}
+
+// fetchFailed leaves piece i to peers for webRetryDelay; when no connected
+// peer has it, nobody can deliver it now and its waiters are told so.
+func (w *webState) fetchFailed(i int, err error) {
+	t := w.t
+	delete(w.handedOver, i)
+	w.retryAt[i] = time.Now().Add(webRetryDelay)
+	w.lastErr[i] = err
+	if t.pk.Availability(i) == 0 {
+		t.failWaiters(i, err)
+	}
+}
+
+// failure returns why the web source cannot deliver piece i now: the error
+// of its last fetch, while within the retry delay; nil otherwise.
+func (w *webState) failure(i int, now time.Time) error {
+	if now.Before(w.retryAt[i]) {
+		return w.lastErr[i]
+	}
+	return nil
 }
 
 // ewma folds sample into a moving average (the sample alone at first).
@@ -407,6 +438,7 @@ func (w *webState) notePeerBytes(i int, n int64) {
 // pieceDone forgets a verified piece.
 func (w *webState) pieceDone(i int) {
 	delete(w.retryAt, i)
+	delete(w.lastErr, i)
 	delete(w.got, i)
 	delete(w.peerGot, i)
 	delete(w.sources, i)
