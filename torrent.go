@@ -41,9 +41,12 @@ type TorrentOptions struct {
 // Torrent is one swarm: its peers, its pieces and its sources.
 //
 // One goroutine, the torrent's loop, owns all of its state: the piece
-// picker, the peers' protocol state, the waiters. Peers' reader goroutines,
+// picker, the peers' protocol state, the per-piece state (waiters, block
+// hashes, suspects, the web source's view). Peers' reader goroutines,
 // verification workers, web fetches and the public methods send it events;
-// nothing on the data path takes a lock shared with other torrents.
+// the store's observer leaves it hints. What it shares with other torrents
+// (rate limiters, block pool, storage) sits behind short-held locks of their
+// own.
 //
 // Sources work together by this rule (see WebConfig for the numbers): an
 // urgent piece no connected peer has goes to the web source at once; an
@@ -55,6 +58,9 @@ type TorrentOptions struct {
 // source's, or the peers would miss the piece's deadline (the earliest a
 // waiter gave) while the web source would be sooner, the blocks not yet
 // received are taken from the peers (cancelled) and given to the web source.
+// A deadline already passed no longer counts: only the Hysteresis rule does.
+// When no connected peer has a waited piece and the web source does not have
+// it or keeps failing, the waiters get ErrNoSource.
 // Wanted pieces that are not urgent go to the web source only when no
 // connected peer has them and the torrent has run for NormalDelay. A web
 // fetch is cut short as soon as one of its blocks turns out to have been
@@ -97,9 +103,7 @@ type Torrent struct {
 	failedAt    map[string]time.Time // when a dial to an address last failed
 	banned      map[string]bool
 	bannedIDs   map[peerwire.PeerID]bool
-	waiters     map[int]*waiter
-	recv        map[int][]uint64 // per piece in progress: xxhash of each block received
-	suspects    map[int][]suspect
+	active      map[int]*activePiece // per-piece state (active.go)
 	web         *webState
 	down        *rate.Meter
 	up          *rate.Meter
@@ -131,8 +135,8 @@ type waiter struct {
 	err      error         // why no source can deliver the piece; set before done closes
 }
 
-// event is anything sent to the torrent's loop.
-type event any
+// event is anything sent to the torrent's loop: one of the ev* types.
+type event interface{ isEvent() }
 
 type (
 	evPeer struct{ p *peer }
@@ -155,6 +159,14 @@ type (
 		done chan struct{}
 	}
 )
+
+func (evPeer) isEvent()       {}
+func (evMsg) isEvent()        {}
+func (evGone) isEvent()       {}
+func (evVerified) isEvent()   {}
+func (evAddrs) isEvent()      {}
+func (evDialFailed) isEvent() {}
+func (evCall) isEvent()       {}
 
 func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentOptions) (*Torrent, error) {
 	pk, err := piecepicker.FromInfo(info, piecepicker.Options{})
@@ -186,9 +198,7 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		failedAt:    make(map[string]time.Time),
 		banned:      make(map[string]bool),
 		bannedIDs:   make(map[peerwire.PeerID]bool),
-		waiters:     make(map[int]*waiter),
-		recv:        make(map[int][]uint64),
-		suspects:    make(map[int][]suspect),
+		active:      make(map[int]*activePiece),
 		down:        rate.NewMeter(0),
 		up:          rate.NewMeter(0),
 		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
@@ -403,6 +413,8 @@ func (t *Torrent) handle(ev event) {
 	case evCall:
 		ev.fn()
 		close(ev.done)
+	default:
+		panic(fmt.Sprintf("debtorrent: unknown event %T", ev))
 	}
 }
 

@@ -21,7 +21,7 @@ func (t *Torrent) SetPriority(i int, prio Priority) error {
 		return fmt.Errorf("debtorrent: %s: piece %d out of range", t.info.Name, i)
 	}
 	return t.do(context.Background(), func() {
-		if w := t.waiters[i]; w != nil {
+		if w := t.waiterOf(i); w != nil {
 			w.prevPrio = prio // applies once nobody waits any more
 			return
 		}
@@ -201,13 +201,12 @@ func (t *Torrent) addWaiter(i int, deadline time.Time) (*waiter, error) {
 			return nil, err
 		}
 	}
-	w := t.waiters[i]
+	a := t.activeOf(i)
+	w := a.waiter
 	if w == nil {
 		w = &waiter{prevPrio: t.pk.Priority(i), done: make(chan struct{})}
-		t.waiters[i] = w
-		if t.web != nil {
-			t.web.urgentSince[i] = time.Now()
-		}
+		a.waiter = w
+		a.web.urgentSince = time.Now()
 	}
 	w.n++
 	if !deadline.IsZero() && (w.deadline.IsZero() || deadline.Before(w.deadline)) {
@@ -225,34 +224,32 @@ func (t *Torrent) addWaiter(i int, deadline time.Time) (*waiter, error) {
 // failWaiters releases the waiters of piece i with err (no source can
 // deliver it) and lowers the piece back to its previous priority.
 func (t *Torrent) failWaiters(i int, err error) {
-	w := t.waiters[i]
-	if w == nil {
+	a := t.active[i]
+	if a == nil || a.waiter == nil {
 		return
 	}
+	w := a.waiter
 	w.err = err
 	close(w.done)
-	delete(t.waiters, i)
-	if t.web != nil {
-		delete(t.web.urgentSince, i)
-	}
+	a.waiter, a.web.urgentSince = nil, time.Time{}
+	t.release(i)
 	t.setPriority(i, w.prevPrio)
 }
 
 // removeWaiter drops one waiter of piece i; the last one restores the
 // piece's priority.
 func (t *Torrent) removeWaiter(i int, ww *waiter) {
-	w := t.waiters[i]
-	if w == nil || w != ww {
+	a := t.active[i]
+	if a == nil || a.waiter != ww {
 		return
 	}
+	w := a.waiter
 	w.n--
 	if w.n > 0 {
 		return
 	}
-	delete(t.waiters, i)
-	if t.web != nil {
-		delete(t.web.urgentSince, i)
-	}
+	a.waiter, a.web.urgentSince = nil, time.Time{}
+	t.release(i)
 	t.setPriority(i, w.prevPrio)
 }
 

@@ -12,22 +12,16 @@ import (
 	"github.com/debtorrent/debtorrent/websource"
 )
 
-// webState is the loop's view of a torrent's web source.
+// webState is the loop's view of a torrent's web source; what it knows per
+// piece is in the piece's activePiece (webPiece).
 type webState struct {
-	t           *Torrent
-	src         websource.WebSource
-	pp          *piecepicker.Peer
-	fetches     int
-	rate        float64       // measured bytes per second, 0 until measured
-	latency     time.Duration // measured time to first byte, 0 until measured
-	urgentSince map[int]time.Time
-	handedOver  map[int]bool
-	got         map[int]int64 // bytes of a piece in progress received, all sources
-	peerGot     map[int]int64 // of which from peers since the piece became urgent
-	sources     map[int][]string
-	lastErr     map[int]error     // why the last fetch of a piece failed, until retryAt
-	retryAt     map[int]time.Time // a piece whose fetch failed waits until then
-	running     map[piecepicker.Request]context.CancelCauseFunc
+	t       *Torrent
+	src     websource.WebSource
+	pp      *piecepicker.Peer
+	fetches int
+	rate    float64       // measured bytes per second, 0 until measured
+	latency time.Duration // measured time to first byte, 0 until measured
+	running map[piecepicker.Request]context.CancelCauseFunc
 	// normalCandidates caches anyCandidate's scan for non-urgent pieces,
 	// done at scannedAt.
 	normalCandidates bool
@@ -50,6 +44,9 @@ type (
 	}
 )
 
+func (evWebBlock) isEvent() {}
+func (evWebDone) isEvent()  {}
+
 // webRetryDelay is how long a piece whose web fetch failed (not found, or
 // failing after the source's own retries) is left to peers before the web
 // source is asked again.
@@ -65,17 +62,10 @@ var (
 
 func newWebState(t *Torrent, src websource.WebSource) *webState {
 	return &webState{
-		t:           t,
-		src:         src,
-		pp:          t.pk.AddWebSource(),
-		urgentSince: make(map[int]time.Time),
-		handedOver:  make(map[int]bool),
-		got:         make(map[int]int64),
-		peerGot:     make(map[int]int64),
-		sources:     make(map[int][]string),
-		lastErr:     make(map[int]error),
-		retryAt:     make(map[int]time.Time),
-		running:     make(map[piecepicker.Request]context.CancelCauseFunc),
+		t:       t,
+		src:     src,
+		pp:      t.pk.AddWebSource(),
+		running: make(map[piecepicker.Request]context.CancelCauseFunc),
 	}
 }
 
@@ -129,11 +119,12 @@ func (w *webState) measured() (float64, time.Duration) {
 // qualifies reports whether piece i may be fetched from the web now.
 func (w *webState) qualifies(i int, now time.Time) bool {
 	t := w.t
-	if now.Before(w.retryAt[i]) {
+	a := t.active[i]
+	if a != nil && now.Before(a.web.retryAt) {
 		return false
 	}
 	if t.pk.Priority(i) == piecepicker.Urgent {
-		return t.pk.Availability(i) == 0 || w.handedOver[i]
+		return t.pk.Availability(i) == 0 || a != nil && a.web.handedOver
 	}
 	d := t.c.cfg.Web.NormalDelay
 	return d > 0 && t.pk.Availability(i) == 0 && now.Sub(t.startedAt) >= d
@@ -145,18 +136,16 @@ func (w *webState) schedule(now time.Time) {
 	t := w.t
 	cfg := t.c.cfg.Web
 	rate, lat := w.measured()
-	for i, since := range w.urgentSince {
-		if w.handedOver[i] || now.Before(w.retryAt[i]) || t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
+	for i, a := range t.active {
+		wp := &a.web
+		if a.waiter == nil || wp.urgentSince.IsZero() || wp.handedOver || now.Before(wp.retryAt) ||
+			t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
 			continue
 		}
-		remaining := t.info.Pieces[i].Length - w.got[i]
-		var deadline time.Time
-		if wt := t.waiters[i]; wt != nil {
-			deadline = wt.deadline
-		}
-		if handOver(now.Sub(since), remaining, w.peerGot[i], rate, lat, timeLeft(deadline, now), cfg) {
+		remaining := t.info.Pieces[i].Length - wp.got
+		if handOver(now.Sub(wp.urgentSince), remaining, wp.peerGot, rate, lat, timeLeft(a.waiter.deadline, now), cfg) {
 			t.log.Debug("debtorrent: handing urgent piece to the web source", "piece", i)
-			w.handedOver[i] = true
+			wp.handedOver = true
 			t.cancelPiece(i)
 		}
 	}
@@ -186,13 +175,13 @@ func (w *webState) schedule(now time.Time) {
 // wanted piece no peer has once NormalDelay has passed.
 func (w *webState) anyCandidate(now time.Time) bool {
 	t := w.t
-	for i := range t.waiters {
-		if w.qualifies(i, now) {
+	for i, a := range t.active {
+		if a.waiter != nil && w.qualifies(i, now) {
 			return true
 		}
 	}
 	d := t.c.cfg.Web.NormalDelay
-	if d < 0 || now.Sub(t.startedAt) < d || t.pk.NumWanted() <= len(t.waiters) {
+	if d < 0 || now.Sub(t.startedAt) < d || t.pk.NumWanted() <= t.numWaited() {
 		return false // nothing wanted but what is waited for
 	}
 	if now.Sub(w.scannedAt) < time.Second {
@@ -357,7 +346,7 @@ func (w *webState) onBlock(ev evWebBlock) {
 		return
 	}
 	n := ev.r.Length
-	w.got[ev.r.Piece] += n
+	t.activeOf(ev.r.Piece).web.got += n
 	t.down.Add(n, time.Now())
 	t.counts.fromWeb += n
 	t.c.totals.fromWeb.Add(n)
@@ -370,9 +359,12 @@ func (w *webState) onDone(ev evWebDone) {
 	t := w.t
 	w.fetches--
 	delete(w.running, ev.r)
-	for _, s := range ev.sources {
-		if !slices.Contains(w.sources[ev.r.Piece], s) {
-			w.sources[ev.r.Piece] = append(w.sources[ev.r.Piece], s)
+	if i := ev.r.Piece; !t.pk.HavePiece(i) && len(ev.sources) > 0 {
+		a := t.activeOf(i)
+		for _, s := range ev.sources {
+			if !slices.Contains(a.web.sources, s) {
+				a.web.sources = append(a.web.sources, s)
+			}
 		}
 	}
 	if ev.delivered > 0 && ev.elapsed > ev.ttfb {
@@ -402,9 +394,13 @@ func (w *webState) onDone(ev evWebDone) {
 // peer has it, nobody can deliver it now and its waiters are told so.
 func (w *webState) fetchFailed(i int, err error) {
 	t := w.t
-	delete(w.handedOver, i)
-	w.retryAt[i] = time.Now().Add(webRetryDelay)
-	w.lastErr[i] = err
+	if t.pk.HavePiece(i) {
+		return
+	}
+	a := t.activeOf(i)
+	a.web.handedOver = false
+	a.web.retryAt = time.Now().Add(webRetryDelay)
+	a.web.lastErr = err
 	if t.pk.Availability(i) == 0 {
 		t.failWaiters(i, err)
 	}
@@ -413,9 +409,15 @@ func (w *webState) fetchFailed(i int, err error) {
 // failure returns why the web source cannot deliver piece i now: the error
 // of its last fetch, while within the retry delay; nil otherwise.
 func (w *webState) failure(i int, now time.Time) error {
-	if now.Before(w.retryAt[i]) {
-		return w.lastErr[i]
+	a := w.t.active[i]
+	if a == nil || a.web.lastErr == nil {
+		return nil
 	}
+	if now.Before(a.web.retryAt) {
+		return a.web.lastErr
+	}
+	a.web.lastErr, a.web.retryAt = nil, time.Time{} // past: forget it
+	w.t.release(i)
 	return nil
 }
 
@@ -427,40 +429,25 @@ func ewma(avg, sample float64) float64 {
 	return 0.7*avg + 0.3*sample
 }
 
-// notePeerBytes counts bytes peers delivered of an urgent piece.
+// notePeerBytes counts bytes peers delivered of a piece.
 func (w *webState) notePeerBytes(i int, n int64) {
-	w.got[i] += n
-	if _, ok := w.urgentSince[i]; ok {
-		w.peerGot[i] += n
-	}
-}
-
-// pieceDone forgets a verified piece.
-func (w *webState) pieceDone(i int) {
-	delete(w.retryAt, i)
-	delete(w.lastErr, i)
-	delete(w.got, i)
-	delete(w.peerGot, i)
-	delete(w.sources, i)
-	delete(w.handedOver, i)
-	delete(w.urgentSince, i)
-}
-
-// pieceFailed forgets what was received of a piece that failed.
-func (w *webState) pieceFailed(i int, _ []piecepicker.PeerBlocks, _ bool) {
-	delete(w.got, i)
-	delete(w.peerGot, i)
-	if t := w.t; t.waiters[i] != nil {
-		w.urgentSince[i] = time.Now()
+	a := w.t.activeOf(i)
+	a.web.got += n
+	if !a.web.urgentSince.IsZero() {
+		a.web.peerGot += n
 	}
 }
 
 // badHash tells the source which of its mirrors served bad data of piece i.
 func (w *webState) badHash(i int) {
+	a := w.t.active[i]
+	if a == nil {
+		return
+	}
 	for _, fr := range w.t.info.FileRanges(i) {
-		for _, s := range w.sources[i] {
+		for _, s := range a.web.sources {
 			w.src.BadHash(websource.FilePath(w.t.info, fr.File), s)
 		}
 	}
-	delete(w.sources, i)
+	a.web.sources = nil
 }
