@@ -158,21 +158,22 @@ func (c *Client) AddTorrent(info *metainfo.Info, opts TorrentOptions) (*Torrent,
 		ts.Close()
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		ts.Close()
-		return nil, ErrClientClosed
-	}
-	c.torrents[ih] = t
 	c.content.add(t)
 	// What was stored or removed between newTorrent's look at the store
-	// and the index is reconciled by the loop.
+	// and the index is reconciled by the loop once it runs.
 	for i := range info.NumPieces() {
 		if ts.PieceComplete(i) != t.pk.HavePiece(i) {
 			t.hint(i)
 		}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		c.content.remove(t)
+		ts.Close()
+		return nil, ErrClientClosed
+	}
+	c.torrents[ih] = t
 	t.start()
 	return t, nil
 }

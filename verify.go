@@ -116,6 +116,9 @@ func (t *Torrent) pieceBad(i int, err error) {
 	} else {
 		t.log.Error("debtorrent: cannot verify piece; fetching it again", "piece", i, "err", err)
 	}
+	if t.pk.HavePiece(i) {
+		return // stored meanwhile through another torrent: nothing to fetch
+	}
 	senders := t.pk.PieceFailed(i)
 	a := t.activeOf(i)
 	hashes := a.recv

@@ -359,7 +359,7 @@ func (w *webState) onDone(ev evWebDone) {
 	t := w.t
 	w.fetches--
 	delete(w.running, ev.r)
-	if i := ev.r.Piece; !t.pk.HavePiece(i) && len(ev.sources) > 0 {
+	if i := ev.r.Piece; ev.delivered > 0 && !t.pk.HavePiece(i) {
 		a := t.activeOf(i)
 		for _, s := range ev.sources {
 			if !slices.Contains(a.web.sources, s) {
