@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/debtorrent/debtorrent/internal/ratelimit"
 	"github.com/debtorrent/debtorrent/metainfo"
@@ -46,11 +47,19 @@ type Client struct {
 	closed   bool
 
 	totals totals
+
+	content     contentIndex // piece-per-file torrents by SHA256 (content.go)
+	stopObserve func()       // stops observing a ContentStorage; nil: none
 }
 
 // New starts a Client: it opens the storage (unless Config.Storage is given)
 // and listens on Config.ListenAddr.
 func New(cfg Config) (*Client, error) {
+	return newClient(cfg, func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) })
+}
+
+// newClient is New with the listener made by listen (tests wrap it).
+func newClient(cfg Config, listen func(addr string) (net.Listener, error)) (*Client, error) {
 	cfg = cfg.withDefaults()
 	c := &Client{
 		cfg:      cfg,
@@ -83,7 +92,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.storage, c.ownsSt = ds, true
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := listen(cfg.ListenAddr)
 	if err != nil {
 		if c.ownsSt {
 			c.storage.Close()
@@ -91,6 +100,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("debtorrent: listen on %s: %w", cfg.ListenAddr, err)
 	}
 	c.ln = ln
+	if cs, ok := c.storage.(ContentStorage); ok {
+		c.stopObserve = cs.Observe(c.onContent)
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(1)
 	go c.acceptLoop()
@@ -146,9 +158,18 @@ func (c *Client) AddTorrent(info *metainfo.Info, opts TorrentOptions) (*Torrent,
 		ts.Close()
 		return nil, err
 	}
+	c.content.add(t)
+	// What was stored or removed between newTorrent's look at the store
+	// and the index is reconciled by the loop once it runs.
+	for i := range info.NumPieces() {
+		if ts.PieceComplete(i) != t.pk.HavePiece(i) {
+			t.hint(i)
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
+		c.content.remove(t)
 		ts.Close()
 		return nil, ErrClientClosed
 	}
@@ -209,6 +230,9 @@ func (c *Client) Close() error {
 	c.cancel()
 	c.ln.Close()
 	c.wg.Wait()
+	if c.stopObserve != nil {
+		c.stopObserve()
+	}
 	if c.ownsSt {
 		if err := c.storage.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("debtorrent: close storage: %w", err))
@@ -217,18 +241,41 @@ func (c *Client) Close() error {
 	return errors.Join(errs...)
 }
 
+// Backoff after a temporary accept error (out of file descriptors, a
+// connection aborted before it was accepted), doubling up to the maximum, as
+// net/http's Server.Serve does.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
 // acceptLoop accepts peers until the listener closes; each handshake runs in
-// its own goroutine.
+// its own goroutine. Temporary errors are waited out with a backoff.
 func (c *Client) acceptLoop() {
 	defer c.wg.Done()
+	var backoff time.Duration
 	for {
 		nc, err := c.ln.Accept()
 		if err != nil {
-			if c.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				c.log.Warn("debtorrent: accept failed; no more incoming peers", "err", err)
+			if c.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			if !temporary(err) {
+				c.log.Warn("debtorrent: accept failed; no more incoming peers", "err", err)
+				return
+			}
+			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
+			c.log.Warn("debtorrent: accept failed; retrying", "err", err, "in", backoff)
+			tm := time.NewTimer(backoff)
+			select {
+			case <-tm.C:
+			case <-c.ctx.Done():
+				tm.Stop()
+				return
+			}
+			continue
 		}
+		backoff = 0
 		if !c.reserveConn() {
 			nc.Close()
 			continue
@@ -239,6 +286,18 @@ func (c *Client) acceptLoop() {
 			c.handshakeIncoming(nc)
 		}()
 	}
+}
+
+// temporary reports whether an accept error may go away by itself: those
+// the system marks temporary (EMFILE, ENFILE, ECONNABORTED, EAGAIN, ...) and
+// timeouts.
+func temporary(err error) bool {
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // reserveConn takes one of the MaxConns slots, or reports that none is free.

@@ -70,8 +70,10 @@ type WebConfig struct {
 	// MaxRun bounds the bytes of one fetch; a whole piece that fits is
 	// fetched with one request (0: 64 MiB).
 	MaxRun int64
-	// Tick is how often the hand-over rule is evaluated while urgent
-	// pieces are pending (200 ms).
+	// Tick is how often the loop evaluates the hand-over rule, starts web
+	// fetches that became due (retry delays, NormalDelay), looks for
+	// stalled peers and dials more (200 ms). The rule is also evaluated at
+	// once whenever a piece is waited for and when a fetch ends.
 	Tick time.Duration
 	// Grace is how long peers have to deliver a first byte of an urgent
 	// piece they were asked for before they count as infinitely slow

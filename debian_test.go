@@ -55,7 +55,7 @@ func TestDebianTorrentFromPackages(t *testing.T) {
 	require.True(t, ok)
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
-	require.NoError(t, tb.WaitPiece(ctx, piece, time.Now().Add(time.Second)))
+	require.NoError(t, tb.WaitPiece(ctx, piece, debtorrent.WithDeadline(time.Now().Add(time.Second))))
 	require.Equal(t, s.debs[want], readAll(t, tb, piece))
 	require.Equal(t, 1, tb.Stats().PiecesHave, "only the package asked for")
 }

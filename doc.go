@@ -16,11 +16,20 @@
 // run by one goroutine that owns its state (piece picker, peers' protocol
 // state, waiters); peers' reader and sender goroutines, block writers,
 // verification workers, web fetches and the public methods talk to it by
-// events, so no lock is shared between torrents on the data path. Each
-// peer's request queue is sized from its measured rate and round trip. WaitPiece and
-// ReadPiece make a piece urgent while anyone waits and give it out only once
-// verified; an urgent piece no peer has, or one peers deliver much slower
-// than the torrent's web source would, is fetched from the web source (see
-// Torrent for the rule). A piece that fails verification is fetched again and
-// the peer that sent the bad blocks is found and banned.
+// events. Torrents share only what the Client shares on purpose, each behind
+// its own short-held lock: the rate limiters, the block pool, the storage and
+// the index of Debian pieces by SHA256; no torrent's loop ever waits for
+// another's. Each peer's request queue is sized from its measured rate and
+// round trip. WaitPiece and ReadPiece make a piece urgent while anyone waits
+// (with the caller's deadline: WithDeadline, else the context's) and give it
+// out only once verified; an urgent piece no peer has, or one peers deliver
+// much slower than the torrent's web source would, is fetched from the web
+// source (see Torrent for the rule), and when no source can deliver it the
+// wait fails with ErrNoSource. A piece that fails verification is fetched
+// again and the peer that sent the bad blocks is found and banned.
+//
+// The store is the one truth of which pieces are had: a piece it evicts
+// (DiskOptions.MaxBytes) or that another torrent stores (Debian pieces are
+// kept once by SHA256) is reconciled by every torrent listing it, which tells
+// its peers (have, or BEP 54's lt_donthave) and fetches it again when asked.
 package debtorrent

@@ -21,9 +21,9 @@ const maxUploadQueue = 1024
 // ourReqq is the request queue length we announce in the extension handshake.
 const ourReqq = 1000
 
-// peer is one connection. The loop owns the fields under "loop"; the reader
-// and sender goroutines own theirs; amChoking and the outbox are shared.
+// peer is one connection. Its fields are grouped by who may touch them.
 type peer struct {
+	// Immutable after connected makes the peer; any goroutine may read.
 	t           *Torrent
 	conn        *peerwire.Conn
 	addr        string // dial address, or remote address when it connected to us
@@ -32,12 +32,13 @@ type peer struct {
 	fast        bool
 	ext         bool
 	connectedAt time.Time
-	down, up    *rate.Meter
 
-	amChoking atomic.Bool // we choke the peer: its requests are not served
-	out       outbox
+	// Shared, each with its own synchronisation.
+	down, up  *rate.Meter // safe for concurrent use: the loop adds to down, the sender to up
+	amChoking atomic.Bool // set by the loop; the reader and sender read it to serve or refuse requests
+	out       outbox      // its own mutex: the loop and the reader push, the sender drains
 
-	// loop
+	// Owned by the loop.
 	pp           *piecepicker.Peer
 	removed      bool
 	amInterested bool
@@ -52,6 +53,11 @@ type peer struct {
 	rttAt        time.Time
 	reqq         int       // the most requests the peer queues (its "reqq")
 	stalledUntil time.Time // no requests to a peer that stalled, until then
+	dontHaveID   uint8     // the peer's extended ID for lt_donthave; 0: unsupported
+
+	// The reader goroutine (readLoop) and the sender goroutine (sendLoop)
+	// own nothing here beyond their locals: the sender's open piece
+	// reader lives in sendLoop.
 }
 
 // outbox holds what the sender goroutine is to write: control messages first,
@@ -242,8 +248,14 @@ func (p *peer) sendLoop() {
 				}
 				r, err := t.st.OpenPiece(up.Piece)
 				if err != nil {
+					// Gone since the request was queued (evicted): the
+					// loop reconciles, the peer gets a reject.
 					t.log.Debug("debtorrent: cannot serve piece", "piece", up.Piece, "err", err)
 					rdPiece = -1
+					t.hint(up.Piece)
+					if p.fast {
+						p.out.push(peerwire.Message{ID: peerwire.Reject, Index: uint32(up.Piece), Begin: uint32(up.Begin), Length: uint32(up.Length)})
+					}
 					continue
 				}
 				rd, rdPiece = r, up.Piece

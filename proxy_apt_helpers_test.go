@@ -189,7 +189,7 @@ func testSpec() testmirror.Spec {
 }
 
 // httpGet sends one request to the proxy and returns status, headers, body.
-func httpGet(t *testing.T, c *http.Client, method, u string, hdr ...string) (int, http.Header, string) {
+func httpGet(t testing.TB, c *http.Client, method, u string, hdr ...string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	require.NoError(t, err)

@@ -84,7 +84,7 @@ func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece
 // or mixed (with other downloads running at once, it is the torrent's mix).
 func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceReader, string, error) {
 	before := ct.Stats()
-	rd, err := ct.ReadPiece(ctx, piece, time.Now().Add(p.cfg.PeerWait))
+	rd, err := ct.ReadPiece(ctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
 	after := ct.Stats()
 	source := "mixed"
 	switch peers, web := after.BytesFromPeers > before.BytesFromPeers, after.BytesFromWeb > before.BytesFromWeb; {

@@ -131,12 +131,11 @@ func (t *Torrent) onBlock(p *peer, m peerwire.Message) {
 // hands it to its writer, which releases buf; the piece's last block starts
 // its verification once written.
 func (t *Torrent) keepBlock(r piecepicker.Request, data []byte, buf *peerwire.Block, done bool) {
-	hs := t.recv[r.Piece]
-	if hs == nil {
-		hs = make([]uint64, t.pk.NumBlocks(r.Piece))
-		t.recv[r.Piece] = hs
+	a := t.activeOf(r.Piece)
+	if a.recv == nil {
+		a.recv = make([]uint64, t.pk.NumBlocks(r.Piece))
 	}
-	hs[r.Begin/piecepicker.BlockSize] = xxhash.Sum64(data)
+	a.recv[r.Begin/piecepicker.BlockSize] = xxhash.Sum64(data)
 	t.write(writeJob{r: r, data: data, buf: buf, last: done})
 }
 

@@ -64,12 +64,46 @@ func TestHandOver(t *testing.T) {
 		{"both late: the sooner wins", time.Second, 10 * mb, 5 * mb, 10 * mb, 600 * time.Millisecond, time.Second, true},
 		// The peers meet the deadline: no need for the mirror.
 		{"peers meet the deadline", time.Second, 10 * mb, 5 * mb, 10 * mb, 600 * time.Millisecond, 3 * time.Second, false},
+		// Peers 10 % slower than the mirror (1.1 s against 1 s): the
+		// hysteresis keeps them, with no deadline or a far one...
+		{"peers 10% slower, no deadline", time.Second, mb, mb * 10 / 11, mb, 0, 0, false},
+		{"peers 10% slower, far deadline", time.Second, mb, mb * 10 / 11, mb, 0, time.Minute, false},
+		// ...but not when they would miss a deadline the mirror meets.
+		{"peers 10% slower miss the deadline", time.Second, mb, mb * 10 / 11, mb, 0, 1050 * time.Millisecond, true},
 		// Latency counts: a far mirror with a fast pipe loses small pieces.
 		{"mirror latency dominates a small remainder", time.Second, 100 << 10, 50 << 10, 100 * mb, 3 * time.Second, time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, handOver(tt.elapsed, tt.remaining, tt.peerBytes, tt.webRate, tt.latency, tt.timeLeft, cfg))
+		})
+	}
+}
+
+// A deadline already passed does not switch the hysteresis off: it gives no
+// time left (no deadline rule) rather than almost none.
+func TestTimeLeft(t *testing.T) {
+	now := time.Unix(1000, 0)
+	cfg := WebConfig{}.withDefaults()
+	const mb = 1 << 20
+	tests := []struct {
+		name     string
+		deadline time.Time
+		want     time.Duration
+	}{
+		{"none", time.Time{}, 0},
+		{"passed", now.Add(-time.Second), 0},
+		{"now", now, 0},
+		{"ahead", now.Add(3 * time.Second), 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			left := timeLeft(tt.deadline, now)
+			assert.Equal(t, tt.want, left)
+			if tt.want == 0 {
+				assert.False(t, handOver(time.Second, mb, mb*10/11, mb, 0, left, cfg),
+					"a peer 10%% slower keeps the piece")
+			}
 		})
 	}
 }

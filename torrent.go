@@ -41,9 +41,12 @@ type TorrentOptions struct {
 // Torrent is one swarm: its peers, its pieces and its sources.
 //
 // One goroutine, the torrent's loop, owns all of its state: the piece
-// picker, the peers' protocol state, the waiters. Peers' reader goroutines,
+// picker, the peers' protocol state, the per-piece state (waiters, block
+// hashes, suspects, the web source's view). Peers' reader goroutines,
 // verification workers, web fetches and the public methods send it events;
-// nothing on the data path takes a lock shared with other torrents.
+// the store's observer leaves it hints. What it shares with other torrents
+// (rate limiters, block pool, storage) sits behind short-held locks of their
+// own.
 //
 // Sources work together by this rule (see WebConfig for the numbers): an
 // urgent piece no connected peer has goes to the web source at once; an
@@ -55,6 +58,9 @@ type TorrentOptions struct {
 // source's, or the peers would miss the piece's deadline (the earliest a
 // waiter gave) while the web source would be sooner, the blocks not yet
 // received are taken from the peers (cancelled) and given to the web source.
+// A deadline already passed no longer counts: only the Hysteresis rule does.
+// When no connected peer has a waited piece and the web source does not have
+// it or keeps failing, the waiters get ErrNoSource.
 // Wanted pieces that are not urgent go to the web source only when no
 // connected peer has them and the torrent has run for NormalDelay. A web
 // fetch is cut short as soon as one of its blocks turns out to have been
@@ -86,6 +92,7 @@ type Torrent struct {
 
 	stats    *statsBox
 	complete chan struct{} // closed once every piece is verified
+	hints    hints         // pieces the store may have stored or removed (content.go)
 
 	// Owned by the loop.
 	pk          *piecepicker.Picker
@@ -96,9 +103,7 @@ type Torrent struct {
 	failedAt    map[string]time.Time // when a dial to an address last failed
 	banned      map[string]bool
 	bannedIDs   map[peerwire.PeerID]bool
-	waiters     map[int]*waiter
-	recv        map[int][]uint64 // per piece in progress: xxhash of each block received
-	suspects    map[int][]suspect
+	active      map[int]*activePiece // per-piece state (active.go)
 	web         *webState
 	down        *rate.Meter
 	up          *rate.Meter
@@ -125,12 +130,13 @@ type torrentCounts struct {
 type waiter struct {
 	n        int
 	prevPrio piecepicker.Priority
-	deadline time.Time // the earliest deadline asked for (zero: none)
-	done     chan struct{}
+	deadline time.Time     // the earliest deadline asked for (zero: none)
+	done     chan struct{} // closed when the piece is had, or err is set
+	err      error         // why no source can deliver the piece; set before done closes
 }
 
-// event is anything sent to the torrent's loop.
-type event any
+// event is anything sent to the torrent's loop: one of the ev* types.
+type event interface{ isEvent() }
 
 type (
 	evPeer struct{ p *peer }
@@ -153,6 +159,14 @@ type (
 		done chan struct{}
 	}
 )
+
+func (evPeer) isEvent()       {}
+func (evMsg) isEvent()        {}
+func (evGone) isEvent()       {}
+func (evVerified) isEvent()   {}
+func (evAddrs) isEvent()      {}
+func (evDialFailed) isEvent() {}
+func (evCall) isEvent()       {}
 
 func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentOptions) (*Torrent, error) {
 	pk, err := piecepicker.FromInfo(info, piecepicker.Options{})
@@ -184,9 +198,7 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		failedAt:    make(map[string]time.Time),
 		banned:      make(map[string]bool),
 		bannedIDs:   make(map[peerwire.PeerID]bool),
-		waiters:     make(map[int]*waiter),
-		recv:        make(map[int][]uint64),
-		suspects:    make(map[int][]suspect),
+		active:      make(map[int]*activePiece),
 		down:        rate.NewMeter(0),
 		up:          rate.NewMeter(0),
 		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
@@ -194,6 +206,7 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		verifySem:   make(chan struct{}, maxVerifying),
 		completedCh: make(chan struct{}),
 	}
+	t.hints.wake = make(chan struct{}, 1)
 	t.counts.bytesHave = have
 	t.ctx, t.cancel = context.WithCancel(c.ctx)
 	if opts.WebSource != nil {
@@ -258,7 +271,9 @@ func (t *Torrent) WaitFor(ctx context.Context, cond func(TorrentStats) bool) err
 	}
 }
 
-// Complete returns a channel closed once every piece is verified.
+// Complete returns a channel closed once every piece is verified. It stays
+// closed: a piece the store evicts later is fetched again when asked for,
+// but the torrent was complete once (as the tracker was told).
 func (t *Torrent) Complete() <-chan struct{} { return t.complete }
 
 // DownloadAll wants every missing piece at normal priority (pieces already
@@ -290,6 +305,7 @@ func (t *Torrent) AddPeer(addr string) error {
 // ErrTorrentClosed.
 func (t *Torrent) Close() error {
 	t.closing.Do(func() {
+		t.c.content.remove(t)
 		t.cancel()
 		<-t.loopDone
 		t.wg.Wait()
@@ -362,6 +378,11 @@ func (t *Torrent) loop() {
 			t.publish()
 		case now := <-chokeTick.C:
 			t.rechoke(now)
+		case <-t.hints.wake:
+			t.reconcileHinted()
+			if t.dirty && len(t.events) == 0 {
+				t.publish()
+			}
 		}
 	}
 }
@@ -392,6 +413,8 @@ func (t *Torrent) handle(ev event) {
 	case evCall:
 		ev.fn()
 		close(ev.done)
+	default:
+		panic(fmt.Sprintf("debtorrent: unknown event %T", ev))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/debtorrent/debtorrent/peerwire"
@@ -31,6 +32,8 @@ type evGoodHashes struct {
 	err      error
 }
 
+func (evGoodHashes) isEvent() {}
+
 // onVerified takes the outcome of FinishPiece.
 func (t *Torrent) onVerified(i int, err error) {
 	if err == nil {
@@ -56,19 +59,19 @@ func (t *Torrent) pieceGood(i int) {
 			t.cancelRequest(q, r)
 		}
 	}
-	delete(t.recv, i)
 	t.counts.bytesHave += t.info.Pieces[i].Length
-	if t.web != nil {
-		t.web.pieceDone(i)
-	}
 	t.broadcastHave(i)
-	if w := t.waiters[i]; w != nil {
-		close(w.done)
-		delete(t.waiters, i)
+	// Everything kept about the piece in progress is done with.
+	a := t.active[i]
+	delete(t.active, i)
+	if a != nil && a.waiter != nil {
+		close(a.waiter.done)
+		// The piece was urgent only while waited for: if it is lost
+		// later, it is wanted as before.
+		t.pk.SetPriority(i, a.waiter.prevPrio)
 	}
-	if sus := t.suspects[i]; len(sus) > 0 {
-		delete(t.suspects, i)
-		t.compareSuspects(i, sus)
+	if a != nil && len(a.suspects) > 0 {
+		t.compareSuspects(i, a.suspects)
 	}
 	if t.pk.NumHave() == t.info.NumPieces() {
 		select {
@@ -79,6 +82,27 @@ func (t *Torrent) pieceGood(i int) {
 			t.log.Info("debtorrent: torrent complete")
 		}
 	}
+}
+
+// pieceLost takes back piece i, which the store no longer holds (evicted
+// past its size cap, found bad): it is missing again and fetched again when
+// wanted; peers that understand lt_donthave (BEP 54) are told, the others
+// get a reject when they ask for it. Complete stays closed.
+func (t *Torrent) pieceLost(i int) {
+	if !t.pk.PieceLost(i) {
+		return
+	}
+	t.log.Debug("debtorrent: piece no longer stored", "piece", i)
+	t.counts.bytesHave -= t.info.Pieces[i].Length
+	for p := range t.peers {
+		if p.dontHaveID != 0 {
+			p.out.push(peerwire.DontHaveMessage(p.dontHaveID, uint32(i)))
+		}
+	}
+	if t.pk.Priority(i) != piecepicker.None {
+		t.refillAll()
+	}
+	t.dirty = true
 }
 
 // pieceBad returns a failed piece to the pool and records who sent it. A
@@ -92,12 +116,19 @@ func (t *Torrent) pieceBad(i int, err error) {
 	} else {
 		t.log.Error("debtorrent: cannot verify piece; fetching it again", "piece", i, "err", err)
 	}
-	senders := t.pk.PieceFailed(i)
-	hashes := t.recv[i]
-	delete(t.recv, i)
-	if t.web != nil {
-		t.web.pieceFailed(i, senders, mismatch)
+	if t.pk.HavePiece(i) {
+		return // stored meanwhile through another torrent: nothing to fetch
 	}
+	senders := t.pk.PieceFailed(i)
+	a := t.activeOf(i)
+	hashes := a.recv
+	a.recv = nil
+	// What arrived of the attempt is gone: the web rule starts over.
+	a.web.got, a.web.peerGot = 0, 0
+	if a.waiter != nil {
+		a.web.urgentSince = time.Now()
+	}
+	defer t.release(i)
 	if !mismatch {
 		t.refillAll()
 		return
@@ -123,8 +154,8 @@ func (t *Torrent) pieceBad(i int, err error) {
 		if hashes != nil && s.first+n <= len(hashes) {
 			s.hashes = append([]uint64(nil), hashes[s.first:s.first+n]...)
 		}
-		if len(t.suspects[i]) < maxSuspects && !s.web {
-			t.suspects[i] = append(t.suspects[i], s)
+		if len(a.suspects) < maxSuspects && !s.web {
+			a.suspects = append(a.suspects, s)
 		}
 	}
 	t.refillAll()

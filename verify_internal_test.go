@@ -74,7 +74,7 @@ func TestSuspectsComparedAfterGoodPiece(t *testing.T) {
 	receive(liar, b1, bad)
 	next(tr) // verification fails
 	require.Equal(t, 1, tr.counts.hashFailures)
-	require.Len(t, tr.suspects[0], 2, "two senders: both suspected, none banned")
+	require.Len(t, tr.active[0].suspects, 2, "two senders: both suspected, none banned")
 	require.Zero(t, tr.counts.banned)
 
 	receive(honest, b0, good[:piecepicker.BlockSize])
@@ -82,6 +82,7 @@ func TestSuspectsComparedAfterGoodPiece(t *testing.T) {
 	next(tr) // verified
 	next(tr) // the suspects' blocks compared with the good data
 	require.True(t, tr.pk.HavePiece(0))
+	require.Nil(t, tr.active[0], "nothing is kept about a verified piece")
 	require.Equal(t, 1, tr.counts.banned)
 	require.True(t, tr.banned[liar.addr])
 	require.True(t, tr.bannedIDs[liar.id])

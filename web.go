@@ -12,22 +12,16 @@ import (
 	"github.com/debtorrent/debtorrent/websource"
 )
 
-// webState is the loop's view of a torrent's web source.
+// webState is the loop's view of a torrent's web source; what it knows per
+// piece is in the piece's activePiece (webPiece).
 type webState struct {
-	t           *Torrent
-	src         websource.WebSource
-	pp          *piecepicker.Peer
-	fetches     int
-	rate        float64       // measured bytes per second, 0 until measured
-	latency     time.Duration // measured time to first byte, 0 until measured
-	urgentSince map[int]time.Time
-	handedOver  map[int]bool
-	got         map[int]int64 // bytes of a piece in progress received, all sources
-	peerGot     map[int]int64 // of which from peers since the piece became urgent
-	sources     map[int][]string
-	notFound    map[int]bool
-	retryAt     map[int]time.Time // a piece whose fetch failed waits until then
-	running     map[piecepicker.Request]context.CancelCauseFunc
+	t       *Torrent
+	src     websource.WebSource
+	pp      *piecepicker.Peer
+	fetches int
+	rate    float64       // measured bytes per second, 0 until measured
+	latency time.Duration // measured time to first byte, 0 until measured
+	running map[piecepicker.Request]context.CancelCauseFunc
 	// normalCandidates caches anyCandidate's scan for non-urgent pieces,
 	// done at scannedAt.
 	normalCandidates bool
@@ -50,8 +44,12 @@ type (
 	}
 )
 
-// webRetryDelay is how long a piece whose web fetch failed is left to peers
-// before the web source is asked again.
+func (evWebBlock) isEvent() {}
+func (evWebDone) isEvent()  {}
+
+// webRetryDelay is how long a piece whose web fetch failed (not found, or
+// failing after the source's own retries) is left to peers before the web
+// source is asked again.
 const webRetryDelay = 5 * time.Second
 
 // Why a fetch stopped early, on our side.
@@ -64,17 +62,10 @@ var (
 
 func newWebState(t *Torrent, src websource.WebSource) *webState {
 	return &webState{
-		t:           t,
-		src:         src,
-		pp:          t.pk.AddWebSource(),
-		urgentSince: make(map[int]time.Time),
-		handedOver:  make(map[int]bool),
-		got:         make(map[int]int64),
-		peerGot:     make(map[int]int64),
-		sources:     make(map[int][]string),
-		notFound:    make(map[int]bool),
-		retryAt:     make(map[int]time.Time),
-		running:     make(map[piecepicker.Request]context.CancelCauseFunc),
+		t:       t,
+		src:     src,
+		pp:      t.pk.AddWebSource(),
+		running: make(map[piecepicker.Request]context.CancelCauseFunc),
 	}
 }
 
@@ -102,6 +93,16 @@ func handOver(elapsed time.Duration, remaining, peerBytes int64, webRate float64
 	return timeLeft > 0 && peersETA > timeLeft.Seconds() && webETA < peersETA
 }
 
+// timeLeft returns the time until deadline for handOver: 0 (no deadline
+// rule) for none and for a deadline already passed, which no source can meet
+// any more, so that only the hysteresis rule applies.
+func timeLeft(deadline, now time.Time) time.Duration {
+	if deadline.IsZero() || !deadline.After(now) {
+		return 0
+	}
+	return deadline.Sub(now)
+}
+
 // measured returns the source's rate and latency, or the assumed ones.
 func (w *webState) measured() (float64, time.Duration) {
 	cfg := w.t.c.cfg.Web
@@ -118,11 +119,12 @@ func (w *webState) measured() (float64, time.Duration) {
 // qualifies reports whether piece i may be fetched from the web now.
 func (w *webState) qualifies(i int, now time.Time) bool {
 	t := w.t
-	if w.notFound[i] || now.Before(w.retryAt[i]) {
+	a := t.active[i]
+	if a != nil && now.Before(a.web.retryAt) {
 		return false
 	}
 	if t.pk.Priority(i) == piecepicker.Urgent {
-		return t.pk.Availability(i) == 0 || w.handedOver[i]
+		return t.pk.Availability(i) == 0 || a != nil && a.web.handedOver
 	}
 	d := t.c.cfg.Web.NormalDelay
 	return d > 0 && t.pk.Availability(i) == 0 && now.Sub(t.startedAt) >= d
@@ -134,18 +136,16 @@ func (w *webState) schedule(now time.Time) {
 	t := w.t
 	cfg := t.c.cfg.Web
 	rate, lat := w.measured()
-	for i, since := range w.urgentSince {
-		if w.handedOver[i] || w.notFound[i] || t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
+	for i, a := range t.active {
+		wp := &a.web
+		if a.waiter == nil || wp.urgentSince.IsZero() || wp.handedOver || now.Before(wp.retryAt) ||
+			t.pk.HavePiece(i) || t.pk.Availability(i) == 0 {
 			continue
 		}
-		remaining := t.info.Pieces[i].Length - w.got[i]
-		var timeLeft time.Duration
-		if wt := t.waiters[i]; wt != nil && !wt.deadline.IsZero() {
-			timeLeft = max(wt.deadline.Sub(now), time.Nanosecond)
-		}
-		if handOver(now.Sub(since), remaining, w.peerGot[i], rate, lat, timeLeft, cfg) {
+		remaining := t.info.Pieces[i].Length - wp.got
+		if handOver(now.Sub(wp.urgentSince), remaining, wp.peerGot, rate, lat, timeLeft(a.waiter.deadline, now), cfg) {
 			t.log.Debug("debtorrent: handing urgent piece to the web source", "piece", i)
-			w.handedOver[i] = true
+			wp.handedOver = true
 			t.cancelPiece(i)
 		}
 	}
@@ -175,13 +175,13 @@ func (w *webState) schedule(now time.Time) {
 // wanted piece no peer has once NormalDelay has passed.
 func (w *webState) anyCandidate(now time.Time) bool {
 	t := w.t
-	for i := range t.waiters {
-		if w.qualifies(i, now) {
+	for i, a := range t.active {
+		if a.waiter != nil && w.qualifies(i, now) {
 			return true
 		}
 	}
 	d := t.c.cfg.Web.NormalDelay
-	if d < 0 || now.Sub(t.startedAt) < d || t.pk.NumWanted() <= len(t.waiters) {
+	if d < 0 || now.Sub(t.startedAt) < d || t.pk.NumWanted() <= t.numWaited() {
 		return false // nothing wanted but what is waited for
 	}
 	if now.Sub(w.scannedAt) < time.Second {
@@ -346,7 +346,7 @@ func (w *webState) onBlock(ev evWebBlock) {
 		return
 	}
 	n := ev.r.Length
-	w.got[ev.r.Piece] += n
+	t.activeOf(ev.r.Piece).web.got += n
 	t.down.Add(n, time.Now())
 	t.counts.fromWeb += n
 	t.c.totals.fromWeb.Add(n)
@@ -359,9 +359,12 @@ func (w *webState) onDone(ev evWebDone) {
 	t := w.t
 	w.fetches--
 	delete(w.running, ev.r)
-	for _, s := range ev.sources {
-		if !slices.Contains(w.sources[ev.r.Piece], s) {
-			w.sources[ev.r.Piece] = append(w.sources[ev.r.Piece], s)
+	if i := ev.r.Piece; ev.delivered > 0 && !t.pk.HavePiece(i) {
+		a := t.activeOf(i)
+		for _, s := range ev.sources {
+			if !slices.Contains(a.web.sources, s) {
+				a.web.sources = append(a.web.sources, s)
+			}
 		}
 	}
 	if ev.delivered > 0 && ev.elapsed > ev.ttfb {
@@ -375,17 +378,47 @@ func (w *webState) onDone(ev evWebDone) {
 	case ev.err == nil || errors.Is(ev.err, errWebOverlap) || errors.Is(ev.err, errWebUnwanted) || t.ctx.Err() != nil:
 	case errors.Is(ev.err, websource.ErrNotFound):
 		t.log.Warn("debtorrent: web source does not have piece", "piece", ev.r.Piece, "err", ev.err)
-		w.notFound[ev.r.Piece] = true
+		w.fetchFailed(ev.r.Piece, ev.err)
 	default:
-		// The source retried already: leave the piece to peers for a while.
+		// The source retried already.
 		t.log.Warn("debtorrent: web fetch failed", "run", ev.r, "err", ev.err)
-		delete(w.handedOver, ev.r.Piece)
-		w.retryAt[ev.r.Piece] = time.Now().Add(webRetryDelay)
+		w.fetchFailed(ev.r.Piece, ev.err)
 	}
 	// The web source first: blocks of a piece handed over must not slip
 	// back to the slow peers it was taken from.
 	w.schedule(time.Now())
 	t.refillAll()
+}
+
+// fetchFailed leaves piece i to peers for webRetryDelay; when no connected
+// peer has it, nobody can deliver it now and its waiters are told so.
+func (w *webState) fetchFailed(i int, err error) {
+	t := w.t
+	if t.pk.HavePiece(i) {
+		return
+	}
+	a := t.activeOf(i)
+	a.web.handedOver = false
+	a.web.retryAt = time.Now().Add(webRetryDelay)
+	a.web.lastErr = err
+	if t.pk.Availability(i) == 0 {
+		t.failWaiters(i, err)
+	}
+}
+
+// failure returns why the web source cannot deliver piece i now: the error
+// of its last fetch, while within the retry delay; nil otherwise.
+func (w *webState) failure(i int, now time.Time) error {
+	a := w.t.active[i]
+	if a == nil || a.web.lastErr == nil {
+		return nil
+	}
+	if now.Before(a.web.retryAt) {
+		return a.web.lastErr
+	}
+	a.web.lastErr, a.web.retryAt = nil, time.Time{} // past: forget it
+	w.t.release(i)
+	return nil
 }
 
 // ewma folds sample into a moving average (the sample alone at first).
@@ -396,39 +429,25 @@ func ewma(avg, sample float64) float64 {
 	return 0.7*avg + 0.3*sample
 }
 
-// notePeerBytes counts bytes peers delivered of an urgent piece.
+// notePeerBytes counts bytes peers delivered of a piece.
 func (w *webState) notePeerBytes(i int, n int64) {
-	w.got[i] += n
-	if _, ok := w.urgentSince[i]; ok {
-		w.peerGot[i] += n
-	}
-}
-
-// pieceDone forgets a verified piece.
-func (w *webState) pieceDone(i int) {
-	delete(w.retryAt, i)
-	delete(w.got, i)
-	delete(w.peerGot, i)
-	delete(w.sources, i)
-	delete(w.handedOver, i)
-	delete(w.urgentSince, i)
-}
-
-// pieceFailed forgets what was received of a piece that failed.
-func (w *webState) pieceFailed(i int, _ []piecepicker.PeerBlocks, _ bool) {
-	delete(w.got, i)
-	delete(w.peerGot, i)
-	if t := w.t; t.waiters[i] != nil {
-		w.urgentSince[i] = time.Now()
+	a := w.t.activeOf(i)
+	a.web.got += n
+	if !a.web.urgentSince.IsZero() {
+		a.web.peerGot += n
 	}
 }
 
 // badHash tells the source which of its mirrors served bad data of piece i.
 func (w *webState) badHash(i int) {
+	a := w.t.active[i]
+	if a == nil {
+		return
+	}
 	for _, fr := range w.t.info.FileRanges(i) {
-		for _, s := range w.sources[i] {
+		for _, s := range a.web.sources {
 			w.src.BadHash(websource.FilePath(w.t.info, fr.File), s)
 		}
 	}
-	delete(w.sources, i)
+	a.web.sources = nil
 }

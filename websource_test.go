@@ -144,7 +144,7 @@ func readAll(t testing.TB, tr *debtorrent.Torrent, i int) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
-	r, err := tr.ReadPiece(ctx, i, time.Time{})
+	r, err := tr.ReadPiece(ctx, i)
 	require.NoError(t, err)
 	defer r.Close()
 	b, err := io.ReadAll(r)
@@ -208,7 +208,7 @@ func TestUrgentPieceFromMirrorOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- tb.WaitPiece(ctx, 2, time.Now().Add(time.Second))
+			errs <- tb.WaitPiece(ctx, 2, debtorrent.WithDeadline(time.Now().Add(time.Second)))
 		}()
 	}
 	wg.Wait()
@@ -235,7 +235,7 @@ func TestWaitCancelled(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- tb.WaitPiece(ctx, 1, time.Time{}) }()
+	go func() { done <- tb.WaitPiece(ctx, 1) }()
 	wctx, wstop := context.WithTimeout(context.Background(), swarmTimeout)
 	defer wstop()
 	require.NoError(t, tb.WaitFor(wctx, func(s debtorrent.TorrentStats) bool { return s.Wanted == 1 }))
@@ -272,7 +272,7 @@ func TestMirrorFailingPeersCarry(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, tb.WaitPiece(ctx, i, time.Time{}))
+			require.NoError(t, tb.WaitPiece(ctx, i))
 		}()
 	}
 	require.NoError(t, tb.WaitFor(ctx, func(s debtorrent.TorrentStats) bool { return s.Wanted == 10 }))
@@ -356,7 +356,7 @@ func TestWebFetchCancelledWhenUnwanted(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	waited := make(chan error, 1)
-	go func() { waited <- tb.WaitPiece(ctx, 0, time.Time{}) }()
+	go func() { waited <- tb.WaitPiece(ctx, 0) }()
 	deadline := time.After(swarmTimeout)
 	select {
 	case <-half:

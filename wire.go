@@ -58,7 +58,7 @@ func (t *Torrent) onPeer(p *peer) {
 		p.out.push(peerwire.Message{ID: peerwire.Bitfield, Bitfield: have.Clone()})
 	}
 	if p.ext {
-		h := peerwire.ExtendedHandshake{M: map[string]int{}, V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq}
+		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave}, V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq}
 		if m, err := h.Message(); err == nil {
 			p.out.push(m)
 		}
@@ -165,11 +165,44 @@ func (t *Torrent) onMessage(p *peer, m peerwire.Message) {
 		t.pk.AllowFast(p.pp, int(m.Index))
 		t.fill(p)
 	case peerwire.Extended:
-		if m.ExtendedID == peerwire.HandshakeExtendedID {
-			if h, err := peerwire.ParseExtendedHandshake(m.Payload); err == nil && h.Reqq > 0 {
-				p.reqq = h.Reqq
+		t.onExtended(p, m)
+	}
+}
+
+// Our extended message IDs (BEP 10), as announced in our handshake.
+const extDontHave = 1 // lt_donthave, BEP 54
+
+// onExtended applies an extension message: the peer's handshake (its queue
+// length, whether it speaks lt_donthave) or an lt_donthave.
+func (t *Torrent) onExtended(p *peer, m peerwire.Message) {
+	switch m.ExtendedID {
+	case peerwire.HandshakeExtendedID:
+		h, err := peerwire.ParseExtendedHandshake(m.Payload)
+		if err != nil {
+			return
+		}
+		if h.Reqq > 0 {
+			p.reqq = h.Reqq
+		}
+		p.dontHaveID, _ = h.ID(peerwire.ExtensionDontHave)
+	case extDontHave:
+		i, err := peerwire.ParseDontHave(m.Payload, t.info.NumPieces())
+		if err != nil {
+			t.removePeer(p, err)
+			return
+		}
+		if !t.pk.PeerDontHave(p.pp, i) {
+			return
+		}
+		// Its requests for the piece will not be served: ask others.
+		var buf []piecepicker.Request
+		for _, r := range t.pk.Requests(p.pp, buf) {
+			if r.Piece == i {
+				t.cancelRequest(p, r)
 			}
 		}
+		t.peerHasChanged(p)
+		t.refillAll()
 	}
 }
 

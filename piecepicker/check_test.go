@@ -27,6 +27,9 @@ func (pk *Picker) check() error {
 			continue
 		}
 		w := 0
+		if p.have != nil && p.have.Len() != n {
+			return fmt.Errorf("peer %d: bitfield of %d pieces for %d", p.id, p.have.Len(), n)
+		}
 		if p.have == nil {
 			if p.wanted != 0 {
 				return fmt.Errorf("peer %d: wanted %d without a bitfield", p.id, p.wanted)
@@ -61,6 +64,9 @@ func (pk *Picker) check() error {
 		}
 		if pk.states[i] != nil && pk.have.Has(i) {
 			return fmt.Errorf("piece %d: verified but in progress", i)
+		}
+		if pk.have.Has(i) && pk.loc[i] != locNone {
+			return fmt.Errorf("piece %d: verified but filed", i)
 		}
 	}
 	unavail := 0

@@ -46,8 +46,10 @@ type Server struct {
 	pacer  *pacer
 	done   chan struct{}
 
-	mu  sync.Mutex
-	log []LogEntry
+	mu       sync.Mutex
+	log      []LogEntry
+	inflight int           // requests being answered
+	idle     chan struct{} // closed when inflight drops to 0; nil while none wait
 }
 
 // Serve starts serving root on a loopback port. Close it when done.
@@ -68,6 +70,9 @@ func Serve(root string, opts Options) (*Server, error) {
 	}
 	fs := http.StripPrefix(strings.TrimSuffix(opts.Prefix, "/"), http.FileServer(http.Dir(root)))
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.inflight++
+		s.mu.Unlock()
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, pacer: s.pacer, ctx: r.Context()}
 		path := strings.TrimPrefix(r.URL.Path, opts.Prefix)
 		switch {
@@ -83,6 +88,11 @@ func Serve(root string, opts Options) (*Server, error) {
 		}
 		s.mu.Lock()
 		s.log = append(s.log, LogEntry{Method: r.Method, Path: path, Range: r.Header.Get("Range"), Status: rec.status, Bytes: rec.bytes})
+		s.inflight--
+		if s.inflight == 0 && s.idle != nil {
+			close(s.idle)
+			s.idle = nil
+		}
 		s.mu.Unlock()
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -98,9 +108,28 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + s.pref
 // Addr returns the listening address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Log returns a copy of the requests answered so far.
+// logSettle bounds how long Log waits for requests still being answered.
+const logSettle = 2 * time.Second
+
+// Log returns a copy of the requests answered so far. A client may have read
+// a whole body before the server's handler has returned and logged it, so Log
+// first waits (up to logSettle) until no request is being answered.
 func (s *Server) Log() []LogEntry {
 	s.mu.Lock()
+	if s.inflight > 0 {
+		if s.idle == nil {
+			s.idle = make(chan struct{})
+		}
+		idle := s.idle
+		s.mu.Unlock()
+		t := time.NewTimer(logSettle)
+		select {
+		case <-idle:
+		case <-t.C:
+		}
+		t.Stop()
+		s.mu.Lock()
+	}
 	defer s.mu.Unlock()
 	return append([]LogEntry(nil), s.log...)
 }
