@@ -150,7 +150,8 @@ func (s *Service) Cookie() string { return s.cookie }
 // again); the channel is closed when Run returns.
 func (s *Service) Peers() <-chan Peer { return s.peers }
 
-// Ready is closed once Run has joined the group and receives announces.
+// Ready is closed once Run has joined the group and receives announces;
+// never when Run fails to open its sockets.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 
 // Add starts announcing ih: at once (or, when it was removed less than

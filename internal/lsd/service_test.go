@@ -55,6 +55,19 @@ func TestAddBeyondCap(t *testing.T) {
 	}
 }
 
+func TestRunTwice(t *testing.T) {
+	s, err := New(Config{Port: 1, Group: netip.AddrPortFrom(DefaultGroup4.Addr(), freeUDPPort(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = s.Run(ctx) // returns at once, with or without a usable network
+	if err := s.Run(ctx); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("second Run: %v, want an error", err)
+	}
+}
+
 // freeUDPPort returns a UDP port nobody on this machine uses now.
 func freeUDPPort(t *testing.T) uint16 {
 	t.Helper()
@@ -131,7 +144,9 @@ func pairFindEachOther(t *testing.T, ifi *net.Interface, ip netip.Addr) {
 	group := netip.AddrPortFrom(DefaultGroup4.Addr(), freeUDPPort(t))
 	a := startService(t, ifi, group, 7001)
 	b := startService(t, ifi, group, 7002)
-	shared, onlyA, onlyB := ihN(1), ihN(2), ihN(3)
+	// Each side's own torrent sorts before the shared one, so it comes first in
+	// its announce and a missing filter would show before the shared peer.
+	onlyA, onlyB, shared := ihN(1), ihN(2), ihN(3)
 	for _, add := range []struct {
 		s  *Service
 		ih metainfo.InfoHash
