@@ -93,7 +93,9 @@ var helperInfoHash = metainfo.InfoHash{0xde, 0xb7, 0x07, 0x7e, 0x47}
 
 // TestServicesAcrossNetns runs one Service in each of two network
 // namespaces joined by a veth pair, as two machines on one LAN, and checks
-// that each reports the other at its address on the link.
+// that each reports the other at its address on the link, over IPv4 and over
+// IPv6 (link-local addresses, from fixed MAC addresses, without duplicate
+// address detection so they are usable at once).
 func TestServicesAcrossNetns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("makes network namespaces; skipped with -short")
@@ -103,7 +105,15 @@ func TestServicesAcrossNetns(t *testing.T) {
 	}
 	nsA, nsB := newNetns(t, "a"), newNetns(t, "b")
 	vethA, vethB := fmt.Sprintf("dtl%da", os.Getpid()), fmt.Sprintf("dtl%db", os.Getpid())
-	mustRun(t, "ip", "link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name", vethB, "netns", nsB)
+	_, err := os.Stat("/proc/sys/net/ipv6")
+	ipv6 := err == nil
+	if ipv6 {
+		for _, ns := range []string{nsA, nsB} {
+			mustRun(t, "ip", "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
+		}
+	}
+	mustRun(t, "ip", "link", "add", vethA, "address", "02:00:00:00:00:01", "netns", nsA, "type", "veth",
+		"peer", "name", vethB, "address", "02:00:00:00:00:02", "netns", nsB)
 	for _, c := range [][]string{
 		{nsA, "ip", "addr", "add", "10.213.0.1/24", "dev", vethA},
 		{nsB, "ip", "addr", "add", "10.213.0.2/24", "dev", vethB},
@@ -112,7 +122,28 @@ func TestServicesAcrossNetns(t *testing.T) {
 	} {
 		mustRun(t, "ip", append([]string{"netns", "exec"}, c...)...)
 	}
-	group := netip.AddrPortFrom(DefaultGroup4.Addr(), freeUDPPort(t)).String()
+	specs := func(wantA, wantB string) []helperSpec {
+		return []helperSpec{{nsA, vethA, "7001", wantA}, {nsB, vethB, "7002", wantB}}
+	}
+	t.Run("IPv4", func(t *testing.T) {
+		group := netip.AddrPortFrom(DefaultGroup4.Addr(), freeUDPPort(t))
+		runHelperPair(t, group, specs("10.213.0.2:7002", "10.213.0.1:7001"))
+	})
+	t.Run("IPv6", func(t *testing.T) {
+		if !ipv6 {
+			t.Skip("no IPv6 in this kernel")
+		}
+		group := netip.AddrPortFrom(DefaultGroup6.Addr(), freeUDPPort(t))
+		runHelperPair(t, group, specs("[fe80::ff:fe00:2]:7002", "[fe80::ff:fe00:1]:7001"))
+	})
+}
+
+// helperSpec says where a helper process runs and whom it must find.
+type helperSpec struct{ ns, iface, port, want string }
+
+// runHelperPair runs a helper Service per spec on group and waits until each
+// found its peer.
+func runHelperPair(t *testing.T, group netip.AddrPort, specs []helperSpec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLimit)
 	defer cancel()
 	// Each helper prints a line once it found its peer and then keeps
@@ -126,12 +157,9 @@ func TestServicesAcrossNetns(t *testing.T) {
 	}
 	found := make(chan string, 2)
 	var helpers []*helper
-	for _, h := range []struct{ ns, iface, port, want string }{
-		{nsA, vethA, "7001", "10.213.0.2:7002"},
-		{nsB, vethB, "7002", "10.213.0.1:7001"},
-	} {
+	for _, h := range specs {
 		hp := &helper{ns: h.ns, cmd: helperCommand(t, ctx, h.ns, "^TestHelperService$",
-			envHelperIface+"="+h.iface, envHelperGroup+"="+group, envHelperPort+"="+h.port, envHelperWant+"="+h.want)}
+			envHelperIface+"="+h.iface, envHelperGroup+"="+group.String(), envHelperPort+"="+h.port, envHelperWant+"="+h.want)}
 		stdin, err := hp.cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)

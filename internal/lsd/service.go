@@ -74,7 +74,8 @@ type Peer struct {
 	// InfoHash is the torrent.
 	InfoHash metainfo.InfoHash
 	// Addr is where the peer listens: the announce's source address with
-	// the port of its Port header.
+	// the port of its Port header. An IPv6 link-local address carries the
+	// receiving interface as its zone, ready to dial.
 	Addr netip.AddrPort
 }
 
