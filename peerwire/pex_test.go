@@ -9,26 +9,26 @@ import (
 	"testing"
 )
 
-func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+func pexAddr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func TestPEXRoundTrip(t *testing.T) {
 	many := PEX{}
 	for i := range MaxPEXAddedPerMessage {
-		many.Added = append(many.Added, PEXPeer{Addr: ap(fmt.Sprintf("10.0.%d.%d:6881", i/250, i%250+1)), Flags: PEXFlags(i)})
+		many.Added = append(many.Added, PEXPeer{Addr: pexAddr(fmt.Sprintf("10.0.%d.%d:6881", i/250, i%250+1)), Flags: PEXFlags(i)})
 	}
 	for i := range MaxPEXDroppedPerMessage {
-		many.Dropped = append(many.Dropped, ap(fmt.Sprintf("[2001:db8::%x]:%d", i+1, 1000+i)))
+		many.Dropped = append(many.Dropped, pexAddr(fmt.Sprintf("[2001:db8::%x]:%d", i+1, 1000+i)))
 	}
 	tests := []struct {
 		name string
 		p    PEX
 	}{
 		{"empty", PEX{}},
-		{"ipv4 with flags", PEX{Added: []PEXPeer{{ap("1.2.3.4:6881"), PEXSeed | PEXReachable}, {ap("5.6.7.8:1"), 0}}}},
-		{"ipv6", PEX{Added: []PEXPeer{{ap("[2001:db8::1]:51413"), PEXUTP}}, Dropped: []netip.AddrPort{ap("[fe80::1]:2")}}},
+		{"ipv4 with flags", PEX{Added: []PEXPeer{{pexAddr("1.2.3.4:6881"), PEXSeed | PEXReachable}, {pexAddr("5.6.7.8:1"), 0}}}},
+		{"ipv6", PEX{Added: []PEXPeer{{pexAddr("[2001:db8::1]:51413"), PEXUTP}}, Dropped: []netip.AddrPort{pexAddr("[fe80::1]:2")}}},
 		{"mixed", PEX{
-			Added:   []PEXPeer{{ap("1.2.3.4:6881"), PEXEncryption}, {ap("[2001:db8::1]:80"), PEXHolepunch}},
-			Dropped: []netip.AddrPort{ap("9.9.9.9:9"), ap("[2001:db8::2]:443")},
+			Added:   []PEXPeer{{pexAddr("1.2.3.4:6881"), PEXEncryption}, {pexAddr("[2001:db8::1]:80"), PEXHolepunch}},
+			Dropped: []netip.AddrPort{pexAddr("9.9.9.9:9"), pexAddr("[2001:db8::2]:443")},
 		}},
 		{"the most a message may hold", many},
 	}
@@ -51,8 +51,8 @@ func TestPEXRoundTrip(t *testing.T) {
 
 func TestPEXWireForm(t *testing.T) {
 	b, err := MarshalPEX(PEX{
-		Added:   []PEXPeer{{ap("1.2.3.4:6881"), PEXSeed | PEXReachable}},
-		Dropped: []netip.AddrPort{ap("[::ffff:5.6.7.8]:258")},
+		Added:   []PEXPeer{{pexAddr("1.2.3.4:6881"), PEXSeed | PEXReachable}},
+		Dropped: []netip.AddrPort{pexAddr("[::ffff:5.6.7.8]:258")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,15 +70,15 @@ func TestParsePEXLenient(t *testing.T) {
 		want    PEX
 	}{
 		{"keys out of order, unknown keys", "d7:dropped6:\x05\x06\x07\x08\x00\x015:added6:\x01\x02\x03\x04\x00\x023:fooi1ee",
-			PEX{Added: []PEXPeer{{Addr: ap("1.2.3.4:2")}}, Dropped: []netip.AddrPort{ap("5.6.7.8:1")}}},
+			PEX{Added: []PEXPeer{{Addr: pexAddr("1.2.3.4:2")}}, Dropped: []netip.AddrPort{pexAddr("5.6.7.8:1")}}},
 		{"no flags", "d5:added12:\x01\x02\x03\x04\x00\x02\x01\x02\x03\x05\x00\x03e",
-			PEX{Added: []PEXPeer{{Addr: ap("1.2.3.4:2")}, {Addr: ap("1.2.3.5:3")}}}},
+			PEX{Added: []PEXPeer{{Addr: pexAddr("1.2.3.4:2")}, {Addr: pexAddr("1.2.3.5:3")}}}},
 		{"short flags", "d5:added12:\x01\x02\x03\x04\x00\x02\x01\x02\x03\x05\x00\x037:added.f1:\x02e",
-			PEX{Added: []PEXPeer{{Addr: ap("1.2.3.4:2"), Flags: PEXSeed}, {Addr: ap("1.2.3.5:3")}}}},
+			PEX{Added: []PEXPeer{{Addr: pexAddr("1.2.3.4:2"), Flags: PEXSeed}, {Addr: pexAddr("1.2.3.5:3")}}}},
 		{"surplus flags", "d5:added6:\x01\x02\x03\x04\x00\x027:added.f3:\x02\x03\x04e",
-			PEX{Added: []PEXPeer{{Addr: ap("1.2.3.4:2"), Flags: PEXSeed}}}},
+			PEX{Added: []PEXPeer{{Addr: pexAddr("1.2.3.4:2"), Flags: PEXSeed}}}},
 		{"mapped ipv6 is ipv4", "d6:added618:" + strings.Repeat("\x00", 10) + "\xff\xff\x01\x02\x03\x04\x00\x02e",
-			PEX{Added: []PEXPeer{{Addr: ap("1.2.3.4:2")}}}},
+			PEX{Added: []PEXPeer{{Addr: pexAddr("1.2.3.4:2")}}}},
 		{"empty dict", "de", PEX{}},
 	}
 	for _, tt := range tests {
@@ -131,8 +131,8 @@ func TestParsePEXRefuses(t *testing.T) {
 // valid message.
 func TestParsePEXTruncated(t *testing.T) {
 	b, err := MarshalPEX(PEX{
-		Added:   []PEXPeer{{ap("1.2.3.4:6881"), PEXSeed}, {ap("[2001:db8::1]:80"), 0}},
-		Dropped: []netip.AddrPort{ap("9.9.9.9:9"), ap("[2001:db8::2]:443")},
+		Added:   []PEXPeer{{pexAddr("1.2.3.4:6881"), PEXSeed}, {pexAddr("[2001:db8::1]:80"), 0}},
+		Dropped: []netip.AddrPort{pexAddr("9.9.9.9:9"), pexAddr("[2001:db8::2]:443")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +147,8 @@ func TestParsePEXTruncated(t *testing.T) {
 func TestMarshalPEXRefuses(t *testing.T) {
 	var tooManyAdded, tooManyDropped PEX
 	for i := range MaxPEXAddedPerMessage + 1 {
-		tooManyAdded.Added = append(tooManyAdded.Added, PEXPeer{Addr: ap(fmt.Sprintf("10.0.0.%d:1", i+1))})
-		tooManyDropped.Dropped = append(tooManyDropped.Dropped, ap(fmt.Sprintf("10.0.0.%d:1", i+1)))
+		tooManyAdded.Added = append(tooManyAdded.Added, PEXPeer{Addr: pexAddr(fmt.Sprintf("10.0.0.%d:1", i+1))})
+		tooManyDropped.Dropped = append(tooManyDropped.Dropped, pexAddr(fmt.Sprintf("10.0.0.%d:1", i+1)))
 	}
 	tests := []struct {
 		name string
@@ -175,8 +175,8 @@ func TestMarshalPEXRefuses(t *testing.T) {
 func FuzzParsePEX(f *testing.F) {
 	seeds := []PEX{
 		{},
-		{Added: []PEXPeer{{ap("1.2.3.4:6881"), PEXSeed}, {ap("[2001:db8::1]:80"), 3}}},
-		{Dropped: []netip.AddrPort{ap("9.9.9.9:9"), ap("[2001:db8::2]:443")}},
+		{Added: []PEXPeer{{pexAddr("1.2.3.4:6881"), PEXSeed}, {pexAddr("[2001:db8::1]:80"), 3}}},
+		{Dropped: []netip.AddrPort{pexAddr("9.9.9.9:9"), pexAddr("[2001:db8::2]:443")}},
 	}
 	for _, p := range seeds {
 		b, err := MarshalPEX(p)
