@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,6 +125,9 @@ func awaitPeer(s *Service, ownPort uint16, want Peer) error {
 			if !ok {
 				return errors.New("Peers closed")
 			}
+			if !p.Addr.Addr().IsValid() || p.Addr.Addr().IsUnspecified() {
+				return fmt.Errorf("reported a peer without an address: %v", p)
+			}
 			if p.Addr.Port() == ownPort {
 				return fmt.Errorf("reported its own announce %v", p)
 			}
@@ -156,12 +160,39 @@ func pairFindEachOther(t *testing.T, ifi *net.Interface, ip netip.Addr) {
 		if err := add.s.Add(add.ih); err != nil {
 			t.Fatal(err)
 		}
+		if add.s == a && add.ih == shared {
+			// An announce with no source address (as Linux sends from a
+			// socket bound to no address of lo), before B's: A must not
+			// report it.
+			sendUnbound(t, ifi, group, Message{Host: group.String(), Port: 7009, InfoHashes: []metainfo.InfoHash{shared}, Cookie: "rogue"})
+		}
 	}
 	if err := awaitPeer(a, 7001, Peer{InfoHash: shared, Addr: netip.AddrPortFrom(ip, 7002)}); err != nil {
 		t.Fatalf("service A: %v", err)
 	}
 	if err := awaitPeer(b, 7002, Peer{InfoHash: shared, Addr: netip.AddrPortFrom(ip, 7001)}); err != nil {
 		t.Fatalf("service B: %v", err)
+	}
+}
+
+// sendUnbound sends m to group out of ifi from a socket bound to no
+// address.
+func sendUnbound(t *testing.T, ifi *net.Interface, group netip.AddrPort, m Message) {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return setMulticastOptions(c, false, ifi, 1)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	d, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.WriteTo(d[0], net.UDPAddrFromAddrPort(group)); err != nil {
+		t.Fatal(err)
 	}
 }
 
