@@ -238,3 +238,32 @@ func TestServeHTTPSwarmFloodDefaults(t *testing.T) {
 	require.NoError(t, err, "another address creates the swarm")
 	assert.Equal(t, 101, srv.Stats().Swarms)
 }
+
+// TestServerLimitsCountTheSender checks that the per-address limits count
+// the address a request came from, not the IP it claims (which a trusted
+// or loopback sender may set to anything), over HTTP and UDP.
+func TestServerLimitsCountTheSender(t *testing.T) {
+	h := testHash("claims")
+	t.Run("http", func(t *testing.T) {
+		srv := NewServer(ServerConfig{MaxPeersPerAddress: 2, TrustIPParam: true})
+		id := testPeerID(1)
+		for i := 1; i <= 5; i++ {
+			target := fmt.Sprintf("/announce?info_hash=%s&peer_id=%s&port=6881&ip=198.51.100.%d", escapeBytes(h[:]), escapeBytes(id[:]), i)
+			_, _, err := serve(t, srv, "192.0.2.1:40000", target)
+			require.NoError(t, err)
+		}
+		assert.Equal(t, 2, srv.Stats().Peers, "five claimed IPs from one sender hold its two places")
+	})
+	t.Run("udp", func(t *testing.T) {
+		srv := NewServer(ServerConfig{MaxPeersPerAddress: 2, TrustIPParam: true})
+		from := netip.MustParseAddrPort("192.0.2.1:40000")
+		for i := 1; i <= 5; i++ {
+			req := AnnounceRequest{InfoHash: h, Port: 6881, IP: netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})}
+			out := srv.handleUDP(nil, udpAnnounceRequest(srv.connID.mint(from, time.Now()), 1, &req), from)
+			r, err := parseUDPReply(out)
+			require.NoError(t, err)
+			require.Equal(t, uint32(actionAnnounce), r.action, "reply: %q", r.body)
+		}
+		assert.Equal(t, 2, srv.Stats().Peers, "five claimed IPs from one sender hold its two places")
+	})
+}

@@ -38,6 +38,8 @@ func TestUDPNoReflection(t *testing.T) {
 
 	const forged = 0x1122334455667788
 	announce := udpAnnounceRequest(forged, 7, &AnnounceRequest{InfoHash: testHash("x"), Port: 1, NumWant: 200})
+	badEvent := append([]byte(nil), announce...)
+	binary.BigEndian.PutUint32(badEvent[80:], 9)
 	tests := []struct {
 		name      string
 		pkt       []byte
@@ -51,6 +53,9 @@ func TestUDPNoReflection(t *testing.T) {
 		{name: "forged id, scrape, ragged", pkt: append(udpHeader(forged, actionScrape, 7), 1, 2, 3, 4)},
 		{name: "forged id, one-hash scrape", pkt: udpScrapeRequest(forged, 7, []metainfo.InfoHash{testHash("x")}), wantReply: "connection id"},
 		{name: "forged id, full announce", pkt: announce, wantReply: "connection id"},
+		// The id is checked first: without one, a sender learns nothing
+		// about what else is wrong with its datagram.
+		{name: "forged id, announce with an unknown event", pkt: badEvent, wantReply: "connection id"},
 	}
 	buf := make([]byte, maxUDPPacket)
 	for i, tt := range tests {
