@@ -23,7 +23,8 @@ type ServerConfig struct {
 	MaxSwarms int
 	// MaxPeersPerSwarm bounds each swarm (1000). A new peer past it evicts
 	// the least recently seen peer of the host with the most peers there
-	// (see record).
+	// (its own host's on a tie), so a flood from one host never pushes out
+	// the peers of hosts with fewer.
 	MaxPeersPerSwarm int
 	// MaxSwarmsPerAddress bounds the swarms one host may have created and
 	// that still have peers (100), so that one host cannot take the
