@@ -60,7 +60,7 @@ func benchAnnounce(b *testing.B, url string, h [20]byte) {
 // BenchmarkServerUDPAnnounce measures the server alone: one UDP announce
 // parsed, recorded and answered, without sockets.
 func BenchmarkServerUDPAnnounce(b *testing.B) {
-	srv := NewServer(ServerConfig{})
+	srv := NewServer(ServerConfig{MaxPeersPerAddress: 1000}) // one address, 1000 ports
 	from := netip.MustParseAddrPort("127.0.0.1:4000")
 	h := testHash("bench")
 	req := AnnounceRequest{InfoHash: h, Left: 1}

@@ -10,7 +10,12 @@
 // MaxReplySize (1 MiB), a UDP datagram up to 16 KiB, and accepts at most
 // 10000 peers per reply. The server reads queries up to 8 KiB, scrapes of
 // up to 74 infohashes, keeps at most MaxSwarms swarms of MaxPeersPerSwarm
-// peers, and answers with at most MaxNumWant peers.
+// peers, and answers with at most MaxNumWant peers. One host (an IPv4
+// address or an IPv6 /64) may create at most MaxSwarmsPerAddress swarms and
+// hold at most MaxPeersPerAddress peers in each, and a flood from one host
+// never evicts the peers of hosts with fewer peers. A UDP request without a
+// valid connection id never gets a reply larger than itself, so a forged
+// source address cannot use the tracker to amplify a flood.
 //
 // The server's swarms live in memory behind one mutex. Peers that miss
 // their announces for PeerTimeout are dropped lazily, when their swarm is

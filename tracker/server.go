@@ -22,8 +22,22 @@ type ServerConfig struct {
 	// create one more is refused with a failure reason.
 	MaxSwarms int
 	// MaxPeersPerSwarm bounds each swarm (1000). A new peer past it evicts
-	// the peer that announced least recently.
+	// the least recently seen peer of the host with the most peers there
+	// (its own host's on a tie), so a flood from one host never pushes out
+	// the peers of hosts with fewer.
 	MaxPeersPerSwarm int
+	// MaxSwarmsPerAddress bounds the swarms one host may have created and
+	// that still have peers (100), so that one host cannot take the
+	// MaxSwarms from everyone else; an announce that would create one more
+	// is refused with a failure reason. A host is an IPv4 address or an
+	// IPv6 /64, counted from where the request came from (never from a
+	// claimed IP).
+	MaxSwarmsPerAddress int
+	// MaxPeersPerAddress bounds the peers (IP and port pairs) one host may
+	// have in one swarm (8: several clients behind one NAT, or a test swarm
+	// of a few processes on loopback). A host's new peer past it replaces
+	// that host's least recently seen peer, never another host's.
+	MaxPeersPerAddress int
 	// DefaultNumWant is how many peers a reply lists when the peer does not
 	// say (50); MaxNumWant caps what it may ask for (200).
 	DefaultNumWant, MaxNumWant int
@@ -62,6 +76,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	swarms    map[metainfo.InfoHash]*swarm
+	created   map[netip.Prefix]int // swarms alive, by the host that created them
 	lastSweep time.Time
 
 	announces, scrapes, refusals, connects, badRequests atomic.Uint64
@@ -81,6 +96,12 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.MaxPeersPerSwarm <= 0 {
 		cfg.MaxPeersPerSwarm = 1000
 	}
+	if cfg.MaxSwarmsPerAddress <= 0 {
+		cfg.MaxSwarmsPerAddress = 100
+	}
+	if cfg.MaxPeersPerAddress <= 0 {
+		cfg.MaxPeersPerAddress = 8
+	}
 	if cfg.DefaultNumWant <= 0 {
 		cfg.DefaultNumWant = 50
 	}
@@ -95,10 +116,11 @@ func NewServer(cfg ServerConfig) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		cfg:    cfg,
-		log:    log,
-		connID: newConnIDMinter(),
-		swarms: make(map[metainfo.InfoHash]*swarm),
+		cfg:     cfg,
+		log:     log,
+		connID:  newConnIDMinter(),
+		swarms:  make(map[metainfo.InfoHash]*swarm),
+		created: make(map[netip.Prefix]int),
 	}
 }
 
@@ -124,6 +146,7 @@ func (s *Server) Stats() Stats {
 var (
 	errNotAllowed = errors.New("infohash not served by this tracker")
 	errTooMany    = errors.New("tracker full: too many swarms, try again later")
+	errTooManyOwn = errors.New("too many swarms started from your address: try again later")
 )
 
 // announceResult is what an announce gets back, copied out of the swarm.
@@ -132,11 +155,11 @@ type announceResult struct {
 	peers             []Peer
 }
 
-// announce records req from addr (its port already the peer's listening
-// port) and picks peers for it. oneFamily limits the peers to addr's
-// address family (UDP replies carry one family only); withIDs includes
-// their peer ids.
-func (s *Server) announce(req *AnnounceRequest, addr netip.AddrPort, oneFamily, withIDs bool) (announceResult, error) {
+// announce records req, sent from the IP address from, for the peer at addr
+// (from or the IP it claims, with its listening port) and picks peers for
+// it. oneFamily limits the peers to addr's address family (UDP replies
+// carry one family only); withIDs includes their peer ids.
+func (s *Server) announce(req *AnnounceRequest, from netip.Addr, addr netip.AddrPort, oneFamily, withIDs bool) (announceResult, error) {
 	s.announces.Add(1)
 	if s.cfg.Allow != nil && !s.cfg.Allow(req.InfoHash) {
 		s.refuse(req, addr, errNotAllowed)
@@ -146,17 +169,23 @@ func (s *Server) announce(req *AnnounceRequest, addr netip.AddrPort, oneFamily, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maybeSweep(now)
+	host := hostOf(from)
 	sw := s.swarms[req.InfoHash]
 	if sw == nil {
 		if req.Event == EventStopped {
 			return announceResult{}, nil
 		}
+		if s.created[host] >= s.cfg.MaxSwarmsPerAddress {
+			s.refuse(req, addr, errTooManyOwn)
+			return announceResult{}, errTooManyOwn
+		}
 		if len(s.swarms) >= s.cfg.MaxSwarms {
 			s.refuse(req, addr, errTooMany)
 			return announceResult{}, errTooMany
 		}
-		sw = newSwarm()
+		sw = newSwarm(host)
 		s.swarms[req.InfoHash] = sw
+		s.created[host]++
 	}
 	s.expire(sw, now)
 	if req.Event == EventStopped {
@@ -167,7 +196,7 @@ func (s *Server) announce(req *AnnounceRequest, addr netip.AddrPort, oneFamily, 
 		s.dropIfEmpty(req.InfoHash, sw)
 		return res, nil
 	}
-	p := s.record(sw, req, addr, now)
+	p := s.record(sw, req, host, addr, now)
 	is4 := addr.Addr().Is4()
 	picked := sw.sample(nil, s.numWant(req.NumWant), p, oneFamily && is4, oneFamily && !is4)
 	return announceResult{
@@ -177,17 +206,40 @@ func (s *Server) announce(req *AnnounceRequest, addr netip.AddrPort, oneFamily, 
 	}, nil
 }
 
-// record adds or refreshes the peer at addr in sw, evicting the least
-// recently seen peer if sw is full. Called with s.mu held.
-func (s *Server) record(sw *swarm, req *AnnounceRequest, addr netip.AddrPort, now time.Time) *swarmPeer {
+// record adds or refreshes the peer at addr, announced by host, in sw.
+// Called with s.mu held.
+//
+// A new peer past a limit evicts one, chosen so that a flood from one host
+// never pushes out the peers of hosts with fewer peers than it has:
+//   - past MaxPeersPerAddress, the host's own least recently seen peer;
+//   - past MaxPeersPerSwarm, the least recently seen peer of the host with
+//     the most peers (the least recently seen such host), or the new
+//     peer's host's own if it has at least as many.
+//
+// So a host takes another host's place only from a host with strictly
+// more peers, and ends with no more than that host had: a flood from one
+// address holds at most as many places as the largest other host plus one,
+// and then only churns its own. Evicting rather than refusing the newcomer
+// keeps a full swarm open to new hosts (the freshest peers are the most
+// useful to list) instead of leaving it to whoever filled it first, and the
+// evicted peers are the ones most likely stale or many of one kind.
+func (s *Server) record(sw *swarm, req *AnnounceRequest, host netip.Prefix, addr netip.AddrPort, now time.Time) *swarmPeer {
 	seed := req.Left == 0
 	p := sw.byAddr[addr]
 	if p == nil {
-		if sw.len() >= s.cfg.MaxPeersPerSwarm {
-			sw.remove(sw.oldest)
+		own := sw.host(host)
+		switch {
+		case own != nil && own.n >= s.cfg.MaxPeersPerAddress:
+			sw.remove(own.oldest)
+		case sw.len() >= s.cfg.MaxPeersPerSwarm:
+			victim := sw.mostPeers()
+			if own != nil && own.n >= victim.n {
+				victim = own
+			}
+			sw.remove(victim.oldest)
 		}
 		p = &swarmPeer{addr: addr, lastSeen: now, seed: seed}
-		sw.add(p)
+		sw.add(p, host)
 	} else {
 		sw.touch(p, now, seed)
 	}
@@ -290,7 +342,13 @@ func (s *Server) expire(sw *swarm, now time.Time) {
 
 // dropIfEmpty forgets a swarm with no peers. Called with s.mu held.
 func (s *Server) dropIfEmpty(h metainfo.InfoHash, sw *swarm) {
-	if sw.len() == 0 {
-		delete(s.swarms, h)
+	if sw.len() != 0 {
+		return
+	}
+	delete(s.swarms, h)
+	if n := s.created[sw.creator] - 1; n > 0 {
+		s.created[sw.creator] = n
+	} else {
+		delete(s.created, sw.creator)
 	}
 }

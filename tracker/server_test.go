@@ -21,7 +21,7 @@ func addrN(n int) netip.AddrPort {
 func announceAs(t *testing.T, srv *Server, h metainfo.InfoHash, n int, ev Event, left int64) []netip.AddrPort {
 	t.Helper()
 	req := AnnounceRequest{InfoHash: h, PeerID: testPeerID(byte(n)), Port: 6881, Event: ev, Left: left, NumWant: 200}
-	res, err := srv.announce(&req, addrN(n), false, false)
+	res, err := srv.announce(&req, addrN(n).Addr(), addrN(n), false, false)
 	require.NoError(t, err)
 	var got []netip.AddrPort
 	for _, p := range res.peers {
@@ -56,9 +56,9 @@ func TestServerLimits(t *testing.T) {
 	a, b, c := testHash("a"), testHash("b"), testHash("c")
 	announceAs(t, srv, a, 1, EventStarted, 1)
 	announceAs(t, srv, b, 1, EventStarted, 1)
-	_, err := srv.announce(&AnnounceRequest{InfoHash: c, Port: 1}, addrN(1), false, false)
+	_, err := srv.announce(&AnnounceRequest{InfoHash: c, Port: 1}, addrN(1).Addr(), addrN(1), false, false)
 	require.ErrorIs(t, err, errTooMany, "a third swarm is refused")
-	_, err = srv.announce(&AnnounceRequest{InfoHash: c, Port: 1, Event: EventStopped}, addrN(1), false, false)
+	_, err = srv.announce(&AnnounceRequest{InfoHash: c, Port: 1, Event: EventStopped}, addrN(1).Addr(), addrN(1), false, false)
 	require.NoError(t, err, "a stopped event for an unknown swarm is no refusal and creates nothing")
 	assert.Equal(t, uint64(1), srv.Stats().Refusals)
 	assert.Equal(t, 2, srv.Stats().Swarms)
@@ -88,7 +88,7 @@ func TestServerNumWant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.numWant), func(t *testing.T) {
-			res, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 1, NumWant: tt.numWant}, addrN(1000), false, false)
+			res, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 1, NumWant: tt.numWant}, addrN(1000).Addr(), addrN(1000), false, false)
 			require.NoError(t, err)
 			assert.Len(t, res.peers, tt.want)
 			seen := map[netip.AddrPort]bool{}
@@ -128,7 +128,7 @@ func TestServerAllowList(t *testing.T) {
 	ok, no := testHash("ok"), testHash("no")
 	srv := NewServer(ServerConfig{Allow: func(h metainfo.InfoHash) bool { return h == ok }})
 	announceAs(t, srv, ok, 1, EventStarted, 1)
-	_, err := srv.announce(&AnnounceRequest{InfoHash: no, Port: 1}, addrN(1), false, false)
+	_, err := srv.announce(&AnnounceRequest{InfoHash: no, Port: 1}, addrN(1).Addr(), addrN(1), false, false)
 	require.ErrorIs(t, err, errNotAllowed)
 	got := srv.scrape([]metainfo.InfoHash{ok, no})
 	assert.Contains(t, got, ok)
@@ -164,14 +164,14 @@ func TestServerUDPRepliesInOneFamily(t *testing.T) {
 	srv := NewServer(ServerConfig{})
 	h := testHash("family")
 	v6 := netip.MustParseAddrPort("[2001:db8::1]:6881")
-	_, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, v6, true, false)
+	_, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, v6.Addr(), v6, true, false)
 	require.NoError(t, err)
 	announceAs(t, srv, h, 1, EventStarted, 1)
-	res, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, addrN(2), true, false)
+	res, err := srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, addrN(2).Addr(), addrN(2), true, false)
 	require.NoError(t, err)
 	require.Len(t, res.peers, 1)
 	assert.Equal(t, addrN(1), res.peers[0].Addr, "an IPv4 UDP reply lists IPv4 peers only")
-	res, err = srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, addrN(3), false, false)
+	res, err = srv.announce(&AnnounceRequest{InfoHash: h, Port: 6881}, addrN(3).Addr(), addrN(3), false, false)
 	require.NoError(t, err)
 	assert.Len(t, res.peers, 3, "an HTTP reply lists both families")
 }

@@ -73,7 +73,7 @@ func (s *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	peer := s.peerAddr(remote.Addr(), q.req.IP, q.req.Port)
-	res, err := s.announce(&q.req, peer, false, q.dict && !q.noPeerID)
+	res, err := s.announce(&q.req, remote.Addr().Unmap(), peer, false, q.dict && !q.noPeerID)
 	if err != nil {
 		writeFailure(w, http.StatusOK, err.Error())
 		return

@@ -95,34 +95,42 @@ func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
 
 // handleUDP answers one datagram from addr, appending the reply to out
 // (nothing for datagrams not worth a reply).
+//
+// A UDP source address can be forged, so a reply to a sender that has not
+// shown it owns its address (by a valid connection id) is never larger
+// than what it sent: the tracker must not amplify a flood aimed at someone
+// else. Connect replies are 16 bytes for a 16-byte request; error replies
+// that would be larger than the request are dropped (see udpErrorReply).
 func (s *Server) handleUDP(out, pkt []byte, addr netip.AddrPort) []byte {
 	req, err := parseUDPRequest(pkt)
 	if errors.Is(err, errUDPTooShort) {
 		s.badRequests.Add(1)
 		return out
 	}
+	now := s.cfg.Now()
+	if req.action != actionConnect && !s.connID.valid(req.connID, addr, now) {
+		// Checked before the request is read any further: a sender
+		// without a valid id learns nothing more about its datagram.
+		s.badRequests.Add(1)
+		return udpErrorReply(out, req.tx, errBadConnID, len(pkt))
+	}
 	if err != nil {
 		s.badRequests.Add(1)
 		s.log.Debug("tracker: bad udp request", "from", addr, "err", err)
-		return udpErrorReply(out, req.tx, err.Error())
+		return udpErrorReply(out, req.tx, err.Error(), len(pkt))
 	}
-	now := s.cfg.Now()
 	if req.action == actionConnect {
 		s.connects.Add(1)
 		out = appendUDPHeader(out, actionConnect, req.tx)
 		return binary.BigEndian.AppendUint64(out, s.connID.mint(addr, now))
 	}
-	if !s.connID.valid(req.connID, addr, now) {
-		s.badRequests.Add(1)
-		return udpErrorReply(out, req.tx, "connection id unknown or expired: connect again")
-	}
 	switch req.action {
 	case actionAnnounce:
 		a := &req.announce
 		peer := s.peerAddr(addr.Addr(), a.IP, a.Port)
-		res, err := s.announce(a, peer, true, false)
+		res, err := s.announce(a, addr.Addr(), peer, true, false)
 		if err != nil {
-			return udpErrorReply(out, req.tx, err.Error())
+			return udpErrorReply(out, req.tx, err.Error(), len(pkt))
 		}
 		out = appendUDPHeader(out, actionAnnounce, req.tx)
 		out = binary.BigEndian.AppendUint32(out, uint32(s.cfg.Interval/time.Second))
@@ -146,8 +154,20 @@ func (s *Server) handleUDP(out, pkt []byte, addr netip.AddrPort) []byte {
 	return out
 }
 
-// udpErrorReply appends an error reply.
-func udpErrorReply(out []byte, tx uint32, msg string) []byte {
+// errBadConnID is the reason sent for an unknown or expired connection id:
+// short, so that its reply (29 bytes) fits under the smallest request that
+// carries an id and is worth answering, a one-hash scrape (36 bytes).
+const errBadConnID = "connection id expired"
+
+// udpErrorReply appends an error reply carrying msg, or nothing if the
+// reply would be longer than limit, the size of the request it answers.
+func udpErrorReply(out []byte, tx uint32, msg string, limit int) []byte {
+	if udpErrorHeaderLen+len(msg) > limit {
+		return out
+	}
 	out = appendUDPHeader(out, actionError, tx)
 	return append(out, msg...)
 }
+
+// udpErrorHeaderLen is an error reply's header: action, transaction id.
+const udpErrorHeaderLen = 8

@@ -168,6 +168,15 @@ func TestConnIDExpiresAfterTwoEpochs(t *testing.T) {
 	assert.True(t, m.valid(id, netip.MustParseAddrPort("127.0.0.1:1001"), now), "not to the port")
 	assert.False(t, m.valid(id, a, now.Add(-connIDEpoch)), "not valid before it was minted")
 	assert.NotEqual(t, id, newConnIDMinter().mint(a, now), "another server's secret gives another id")
+
+	// In absolute terms, wherever in an epoch it was minted: good for the
+	// minute a client uses it (BEP 15), never for two minutes or more.
+	for _, into := range []time.Duration{0, 30 * time.Second, time.Minute - time.Millisecond} {
+		minted := now.Add(into)
+		id := m.mint(a, minted)
+		assert.True(t, m.valid(id, a, minted.Add(time.Minute-time.Millisecond)), "minted %v into an epoch: valid for a minute", into)
+		assert.False(t, m.valid(id, a, minted.Add(2*time.Minute)), "minted %v into an epoch: expired after two", into)
+	}
 }
 
 func TestUDPAnnounceCancelled(t *testing.T) {

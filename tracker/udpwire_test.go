@@ -203,6 +203,9 @@ func FuzzServerUDPPacket(f *testing.F) {
 		if len(pkt) < udpHeaderLen && len(out) != 0 {
 			t.Fatalf("replied to a %d-byte datagram", len(pkt))
 		}
+		if len(pkt) >= 8 && !srv.connID.valid(binary.BigEndian.Uint64(pkt), from, clock.Now()) && len(out) > len(pkt) {
+			t.Fatalf("reply of %d bytes to an unauthenticated %d-byte datagram", len(out), len(pkt))
+		}
 		st := srv.Stats()
 		if st.Swarms > 10 || st.Peers > 50 {
 			t.Fatalf("limits broken: %+v", st)

@@ -1,7 +1,8 @@
 // Command tracker runs debtorrent's embeddable BitTorrent tracker: HTTP
 // (/announce, /scrape, /stats) and UDP (BEP 15) on the same port.
 //
-//	tracker -listen :6969 -interval 30m -max-swarms 10000 -max-peers 1000 -allow hashes.txt
+//	tracker -listen :6969 -interval 30m -max-swarms 10000 -max-peers 1000 \
+//		-max-swarms-per-addr 100 -max-peers-per-addr 8 -allow hashes.txt
 //
 // It stops cleanly on SIGINT or SIGTERM.
 package main

@@ -26,6 +26,8 @@ type options struct {
 	listen       string
 	maxSwarms    int
 	maxPeers     int
+	swarmsPerIP  int
+	peersPerIP   int
 	interval     time.Duration
 	allowFile    string
 	trustIPParam bool
@@ -39,7 +41,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":6969", "`address` to serve HTTP (TCP) and UDP on; port 0 picks a free port for both")
 	fs.IntVar(&o.maxSwarms, "max-swarms", 10000, "most swarms kept; announces for more are refused")
-	fs.IntVar(&o.maxPeers, "max-peers", 1000, "most peers kept per swarm; past it the least recently seen is dropped")
+	fs.IntVar(&o.maxPeers, "max-peers", 1000, "most peers kept per swarm; past it a peer of the address with the most is dropped")
+	fs.IntVar(&o.swarmsPerIP, "max-swarms-per-addr", 100, "most swarms one address (IPv4, or IPv6 /64) may create; announces for more are refused")
+	fs.IntVar(&o.peersPerIP, "max-peers-per-addr", 8, "most peers (ports) one address may have in a swarm; past it its least recently seen is dropped")
 	fs.DurationVar(&o.interval, "interval", 30*time.Minute, "re-announce interval given to peers; peers silent for twice that are dropped")
 	fs.StringVar(&o.allowFile, "allow", "", "`file` of hex infohashes, one per line, to serve exclusively (default: serve any)")
 	fs.BoolVar(&o.trustIPParam, "trust-ip-param", false, "honour peers' ip parameter from any address (default: loopback only)")
@@ -50,8 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("tracker: unexpected arguments %q", fs.Args())
 	}
-	if o.maxSwarms <= 0 || o.maxPeers <= 0 || o.interval < time.Second {
-		return o, errors.New("tracker: -max-swarms and -max-peers must be positive and -interval at least 1s")
+	if o.maxSwarms <= 0 || o.maxPeers <= 0 || o.swarmsPerIP <= 0 || o.peersPerIP <= 0 || o.interval < time.Second {
+		return o, errors.New("tracker: -max-swarms, -max-peers, -max-swarms-per-addr and -max-peers-per-addr must be positive and -interval at least 1s")
 	}
 	return o, nil
 }
@@ -68,11 +72,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := tracker.ServerConfig{
-		Interval:         o.interval,
-		MaxSwarms:        o.maxSwarms,
-		MaxPeersPerSwarm: o.maxPeers,
-		TrustIPParam:     o.trustIPParam,
-		Logger:           log,
+		Interval:            o.interval,
+		MaxSwarms:           o.maxSwarms,
+		MaxPeersPerSwarm:    o.maxPeers,
+		MaxSwarmsPerAddress: o.swarmsPerIP,
+		MaxPeersPerAddress:  o.peersPerIP,
+		TrustIPParam:        o.trustIPParam,
+		Logger:              log,
 	}
 	if o.allowFile != "" {
 		allowed, err := loadAllowList(o.allowFile)
@@ -104,7 +110,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "interval", o.interval,
-		"max_swarms", o.maxSwarms, "max_peers", o.maxPeers)
+		"max_swarms", o.maxSwarms, "max_peers", o.maxPeers,
+		"max_swarms_per_addr", o.swarmsPerIP, "max_peers_per_addr", o.peersPerIP)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

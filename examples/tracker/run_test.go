@@ -59,7 +59,7 @@ func TestRunServesHTTPAndUDPOnOnePort(t *testing.T) {
 	logs := &logWatcher{addr: make(chan string, 1)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-interval", "1m", "-max-swarms", "5", "-max-peers", "10", "-allow", allowFile}, logs)
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-interval", "1m", "-max-swarms", "5", "-max-peers", "10", "-max-peers-per-addr", "2", "-allow", allowFile}, logs)
 	}()
 	var addr string
 	select {
@@ -80,6 +80,9 @@ func TestRunServesHTTPAndUDPOnOnePort(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:7001", resp.Peers[0].Addr.String())
 	assert.Equal(t, time.Minute, resp.Interval)
 
+	_, err = client.Announce(ctx, httpURL, tracker.AnnounceRequest{InfoHash: allowed, Port: 7004, Left: 10})
+	require.NoError(t, err, "a third port from one address replaces its oldest (-max-peers-per-addr 2)")
+
 	_, err = client.Announce(ctx, udpURL, tracker.AnnounceRequest{InfoHash: refused, Port: 7003})
 	var fe *tracker.FailureError
 	require.ErrorAs(t, err, &fe, "the allow-list is in force")
@@ -91,7 +94,7 @@ func TestRunServesHTTPAndUDPOnOnePort(t *testing.T) {
 	require.NoError(t, err)
 	var st tracker.Stats
 	require.NoError(t, json.Unmarshal(body, &st))
-	assert.Equal(t, tracker.Stats{Announces: 3, Refusals: 1, Connects: 1, Swarms: 1, Peers: 2, Seeders: 1}, st)
+	assert.Equal(t, tracker.Stats{Announces: 4, Refusals: 1, Connects: 1, Swarms: 1, Peers: 2, Seeders: 0}, st)
 
 	cancel()
 	select {
@@ -114,6 +117,8 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
 		{"zero swarms", []string{"-max-swarms", "0"}, "must be positive"},
+		{"zero swarms per address", []string{"-max-swarms-per-addr", "0"}, "must be positive"},
+		{"zero peers per address", []string{"-max-peers-per-addr", "0"}, "must be positive"},
 		{"tiny interval", []string{"-interval", "10ms"}, "at least 1s"},
 		{"extra argument", []string{"extra"}, "unexpected arguments"},
 		{"missing allow-list", []string{"-allow", filepath.Join(dir, "none.txt")}, "allow-list"},
