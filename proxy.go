@@ -17,6 +17,7 @@ import (
 	"github.com/debtorrent/debtorrent/internal/aptproxy"
 	"github.com/debtorrent/debtorrent/internal/indexcache"
 	"github.com/debtorrent/debtorrent/internal/pipeline"
+	"github.com/debtorrent/debtorrent/websource"
 )
 
 // Proxy is the HTTP face of debtorrent for APT: an http.Handler, and a
@@ -108,10 +109,11 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
-	p.sources = newWebSources(cfg.WebSource, cfg.HTTPClient, log)
 	p.mirror = newMirrorFetcher(p.storage, log)
+	// The web sources are made on first use, after srv exists; the status
+	// pages ask for their counters through this closure.
 	acfg := aptproxy.Config{Mirrors: table, Cache: cache, DebTimeout: cfg.DebTimeout, Logger: log,
-		MirrorStats: p.sources.stats, Architectures: cfg.Architectures, AptLists: cfg.AptLists, StateDir: cfg.CacheDir}
+		MirrorStats: func() []websource.MirrorStats { return p.sources.stats() }, Architectures: cfg.Architectures, AptLists: cfg.AptLists, StateDir: cfg.CacheDir}
 	if u, ok := p.storage.(interface{ Usage() (int64, int) }); ok {
 		acfg.Usage = u.Usage
 	}
@@ -125,9 +127,11 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
+	p.sources = newWebSources(cfg.WebSource, p.srv, cfg.HTTPClient, log)
 	h := aptHandler{p}
 	p.handler = pipeline.Adapt(h)
 	p.pipe = &pipeline.Server{Handler: h, Depth: cfg.PipelineDepth, Logger: log}
+	p.srv.Start()
 	return p, nil
 }
 
@@ -215,6 +219,9 @@ func (h aptHandler) Handle(ctx context.Context, r *http.Request) *pipeline.Respo
 	start := time.Now()
 	resp, source := h.p.route(ctx, r)
 	h.p.srv.Record(r, resp, source, time.Since(start))
+	if resp.Status >= 400 && ctx.Err() == nil {
+		h.p.log.Warn("debtorrent: proxy: request failed", "url", r.URL.String(), "status", resp.Status, "source", source)
+	}
 	return resp
 }
 

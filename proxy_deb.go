@@ -64,7 +64,7 @@ func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece
 		}
 		p.log.Warn("debtorrent: proxy: torrent not running; fetching from the mirror", "torrent", tor.Name.String())
 	}
-	src, err := p.sources.get(tor.ArchiveKey, tor.RootURLs)
+	src, err := p.sources.get(tor.Mirror, tor.ArchiveKey, tor.RootURLs)
 	if err != nil {
 		return nil, "mirror", err
 	}
@@ -103,13 +103,19 @@ func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceRea
 
 // debError turns a failure to get a .deb into the answer APT understands:
 // 404 when no source has it, 504 when time ran out, 502 otherwise, with a
-// one-line reason.
+// one-line reason that starts with the cause.
 func debError(ctx context.Context, what string, err error) *pipeline.Response {
 	switch {
 	case errors.Is(err, websource.ErrNotFound):
 		return pipeline.Text(http.StatusNotFound, "debtorrent: no mirror has "+what)
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return pipeline.Text(http.StatusGatewayTimeout, "debtorrent: timed out getting "+what)
+	case errors.Is(err, aptproxy.ErrMirrorDown):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: "+what+" is not cached and the "+aptproxy.RootCause(err))
+	case aptproxy.Unreachable(err):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: "+what+" is not cached and the mirror cannot be reached: "+aptproxy.RootCause(err))
+	case errors.Is(err, ErrNoSource):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: no peer has "+what+" and the mirror failed: "+aptproxy.RootCause(err))
 	default:
 		return aptproxy.UpstreamError(ctx, what, err)
 	}

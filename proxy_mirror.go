@@ -4,34 +4,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 
+	"github.com/debtorrent/debtorrent/internal/aptproxy"
 	"github.com/debtorrent/debtorrent/websource"
 )
 
 // webSources keeps one web source per archive (mirror and archive root),
-// shared by the archive's torrents and by mirror-only fetches. Safe for
-// concurrent use.
+// shared by the archive's torrents and by mirror-only fetches, each behind
+// its mirror's gate. Safe for concurrent use.
 type webSources struct {
 	factory func(rootURLs []string) (websource.WebSource, error)
+	health  mirrorHealth
 
 	mu        sync.Mutex
 	byArchive map[string]websource.WebSource
 }
 
-func newWebSources(factory func([]string) (websource.WebSource, error), hc *http.Client, log *slog.Logger) *webSources {
+// mirrorHealth says whether a mirror may be asked now and learns from each
+// outcome (aptproxy.Server is one).
+type mirrorHealth interface {
+	MirrorGate(name string) (probe bool, err error)
+	NoteMirror(name string, err error)
+}
+
+func newWebSources(factory func([]string) (websource.WebSource, error), health mirrorHealth, hc *http.Client, log *slog.Logger) *webSources {
 	if factory == nil {
 		factory = func(urls []string) (websource.WebSource, error) {
 			return websource.NewHTTP(urls, websource.Options{Client: hc, Logger: log})
 		}
 	}
-	return &webSources{factory: factory, byArchive: map[string]websource.WebSource{}}
+	return &webSources{factory: factory, health: health, byArchive: map[string]websource.WebSource{}}
 }
 
-// get returns the archive's web source, made on first use.
-func (w *webSources) get(archiveKey string, rootURLs []string) (websource.WebSource, error) {
+// get returns the web source of an archive of mirror, made on first use.
+func (w *webSources) get(mirror, archiveKey string, rootURLs []string) (websource.WebSource, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if s, ok := w.byArchive[archiveKey]; ok {
@@ -41,8 +51,38 @@ func (w *webSources) get(archiveKey string, rootURLs []string) (websource.WebSou
 	if err != nil {
 		return nil, fmt.Errorf("debtorrent: proxy: web source for %s: %w", archiveKey, err)
 	}
+	s = gatedSource{WebSource: s, mirror: mirror, health: w.health}
 	w.byArchive[archiveKey] = s
 	return s, nil
+}
+
+// gatedSource is a web source behind its mirror's gate: while the mirror is
+// known to be unreachable, fetches fail at once (but for one probe every
+// aptproxy.ProbeEvery) instead of each waiting out retries and backoff, and
+// every outcome tells the gate what the mirror did.
+type gatedSource struct {
+	websource.WebSource
+	mirror string
+	health mirrorHealth
+}
+
+// Fetch implements websource.WebSource.
+func (g gatedSource) Fetch(ctx context.Context, req websource.Request, w io.Writer) (websource.Result, error) {
+	probe, err := g.health.MirrorGate(g.mirror)
+	if err != nil {
+		return websource.Result{}, fmt.Errorf("websource: fetch %s: %w", req, err)
+	}
+	fctx := ctx
+	if probe {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, aptproxy.ProbeTimeout)
+		defer cancel()
+	}
+	res, err := g.WebSource.Fetch(fctx, req, w)
+	if ctx.Err() == nil {
+		g.health.NoteMirror(g.mirror, err)
+	}
+	return res, err
 }
 
 // statsReporter is a web source that counts per mirror (HTTPSource does).
@@ -56,6 +96,9 @@ func (w *webSources) stats() []websource.MirrorStats {
 	defer w.mu.Unlock()
 	var out []websource.MirrorStats
 	for _, s := range w.byArchive {
+		if g, ok := s.(gatedSource); ok {
+			s = g.WebSource
+		}
 		if st, ok := s.(statsReporter); ok {
 			out = append(out, st.Stats()...)
 		}
@@ -68,6 +111,9 @@ func (w *webSources) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, s := range w.byArchive {
+		if g, ok := s.(gatedSource); ok {
+			s = g.WebSource
+		}
 		if c, ok := s.(interface{ Close() }); ok {
 			c.Close()
 		}

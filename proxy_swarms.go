@@ -8,7 +8,7 @@ import (
 // archive's web source, and closes the one it replaces. The Client is the one
 // registry of running torrents: requests find them by infohash.
 func (p *Proxy) joinSwarm(t, replaced *aptproxy.Torrent) {
-	src, err := p.sources.get(t.ArchiveKey, t.RootURLs)
+	src, err := p.sources.get(t.Mirror, t.ArchiveKey, t.RootURLs)
 	if err != nil {
 		p.log.Warn("debtorrent: proxy: web source", "torrent", t.Name.String(), "err", err)
 		return

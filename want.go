@@ -193,6 +193,10 @@ func (t *Torrent) OpenPiece(i int) (PieceReader, error) {
 // has it, the web source failed it within its retry delay) it registers
 // nothing and returns why.
 func (t *Torrent) addWaiter(i int, deadline time.Time) (*waiter, error) {
+	// Hints left before this call (a piece stored through another swarm
+	// happened before the caller asked) are taken first, so the answer
+	// never depends on which of the loop's channels fired first.
+	t.reconcileHinted()
 	if t.pk.HavePiece(i) {
 		return nil, nil
 	}

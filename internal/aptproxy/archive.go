@@ -19,6 +19,8 @@ type Torrent struct {
 	Info *metainfo.Info
 	// Name says where its Packages file came from.
 	Name debsource.TorrentName
+	// Mirror is the name of the mirror it came from.
+	Mirror string
 	// ArchiveKey is the mirror and archive root it belongs to; RootURLs
 	// are the root's URLs on the mirror's bases (for web fetches).
 	ArchiveKey string

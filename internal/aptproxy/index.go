@@ -34,6 +34,17 @@ func (s *Server) ServeIndex(ctx context.Context, r *http.Request, t Target) *pip
 		req.Valid = func(m indexcache.Meta) bool { return m.Size == vouched.Size && m.Sum() == vouched.SHA256 }
 	}
 	e, err := s.cfg.Cache.Get(ctx, req)
+	s.mirrorState.note(t.Mirror.Name, err)
+	if err != nil && unreachable(err) && r.Context().Err() == nil {
+		// Offline: the mirror cannot be reached, so what is cached is
+		// served as it is (APT checks it against the Release it has), with
+		// a warning saying it was not revalidated.
+		if old, ok := s.cfg.Cache.Peek(t.Key()); ok {
+			resp := ServeContent(r, Content{Body: old.Body, Closer: old, Size: old.Meta.Size, ModTime: old.Meta.ModTime(), ETag: old.Meta.ETag, ContentType: old.Meta.ContentType})
+			resp.Header.Set("Warning", `111 debtorrent "Revalidation Failed: mirror unreachable"`)
+			return resp
+		}
+	}
 	if err != nil {
 		return UpstreamError(ctx, "/"+t.Rest, err)
 	}
@@ -156,7 +167,7 @@ func (s *Server) buildFrom(body io.Reader, name string, t Target, full debsource
 		return nil, err
 	}
 	s.log.Info("aptproxy: torrent made", "name", tname.String(), "infohash", res.Info.InfoHash().String(), "packages", len(res.Info.Files), "skipped", res.SkippedTotal())
-	return &Torrent{Info: res.Info, Name: tname, ArchiveKey: t.ArchiveKey(), RootURLs: t.RootURLs(), Dist: t.Path.Suite, Index: f.Path,
+	return &Torrent{Info: res.Info, Name: tname, Mirror: t.Mirror.Name, ArchiveKey: t.ArchiveKey(), RootURLs: t.RootURLs(), Dist: t.Path.Suite, Index: f.Path,
 		ModTime: modTime, Added: time.Now()}, nil
 }
 

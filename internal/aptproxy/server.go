@@ -84,10 +84,12 @@ type Server struct {
 	archives *archives
 	stats    *stats
 	suites   *suites
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	started  time.Time
+	// mirrorState follows which mirrors can be reached.
+	mirrorState *mirrorStates
+	ctx         context.Context
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	started     time.Time
 }
 
 // New returns a Server.
@@ -114,13 +116,19 @@ func New(cfg Config) (*Server, error) {
 		suitesFile = filepath.Join(cfg.StateDir, "releases.json")
 	}
 	s := &Server{cfg: cfg, log: log, archives: newArchives(), stats: newStats(), suites: loadSuites(suitesFile),
-		ctx: ctx, cancel: cancel, started: time.Now()}
+		mirrorState: newMirrorStates(log), ctx: ctx, cancel: cancel, started: time.Now()}
+	return s, nil
+}
+
+// Start begins the background work that needs the caller's hooks in place:
+// joining, in the background, the swarms of the Releases seen before a
+// restart (OnTorrent is called for each).
+func (s *Server) Start() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.rejoin()
 	}()
-	return s, nil
 }
 
 // Close stops background work (torrent building, Packages fetches) and
