@@ -72,6 +72,9 @@ func (s *Store) openCAS(sum Sum) (*os.File, int64, error) {
 			// Deleted behind our back: forget it.
 			delete(s.cas, sum)
 			s.used -= e.size
+			s.mu.Unlock()
+			s.notifyEvicted([]Sum{sum})
+			s.mu.Lock()
 			return nil, 0, fmt.Errorf("%w: sha256 %s vanished from disk", ErrNotComplete, sum)
 		}
 		return nil, 0, fmt.Errorf("store: open piece %s: %w", sum, err)
@@ -141,7 +144,8 @@ func (s *Store) evictLocked(keep *Sum) []Sum {
 // forget removes a piece found to be bad.
 func (s *Store) forget(sum Sum) {
 	s.mu.Lock()
-	if e, ok := s.cas[sum]; ok {
+	e, ok := s.cas[sum]
+	if ok {
 		delete(s.cas, sum)
 		s.used -= e.size
 	}
@@ -150,7 +154,9 @@ func (s *Store) forget(sum Sum) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.opts.Logger.Warn("store: remove bad piece", "sha256", sum.String(), "err", err)
 	}
-	s.notifyEvicted([]Sum{sum})
+	if ok {
+		s.notifyEvicted([]Sum{sum})
+	}
 }
 
 func (s *Store) notifyEvicted(sums []Sum) {

@@ -112,7 +112,7 @@ func (p *partial) advance() error {
 
 // complete reports whether every byte has arrived.
 func (p *partial) complete() bool {
-	return len(p.have) == 1 && p.have[0] == span{0, p.length}
+	return p.length == 0 || len(p.have) == 1 && p.have[0] == (span{0, p.length})
 }
 
 // received returns how many bytes have arrived.
@@ -124,8 +124,15 @@ func (p *partial) received() int64 {
 	return n
 }
 
-// sum returns the digest of a complete piece.
-func (p *partial) sum() []byte { return p.h.Sum(nil) }
+// sum returns the digest of a complete piece, or nil when the hash does not
+// cover every byte (reading arrived bytes back failed), which matches no
+// piece's hash: a piece is never verified by a digest of less than all of it.
+func (p *partial) sum() []byte {
+	if p.hashed != p.length {
+		return nil
+	}
+	return p.h.Sum(nil)
+}
 
 // reader reads the piece's bytes from the temporary file.
 func (p *partial) reader() io.Reader { return io.NewSectionReader(p.f, 0, p.length) }
