@@ -39,7 +39,7 @@ type fixedLayout struct {
 	flushDelay time.Duration // how long a verified piece may wait for its claim
 	flushMu    sync.Mutex    // one record write at a time, in order
 
-	mu       sync.Mutex
+	mu       sync.RWMutex       // read-locked by membership, on every block
 	verified *bitfield.Bitfield // readable pieces; the record may lag behind
 	pending  int                // verified pieces not yet in the record
 	dirty    map[int]bool       // files written since the last flush
@@ -174,14 +174,14 @@ func (fl *fixedLayout) writeRecord(bf *bitfield.Bitfield) error {
 }
 
 func (fl *fixedLayout) has(i int) bool {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	fl.mu.RLock()
+	defer fl.mu.RUnlock()
 	return fl.verified.Has(i)
 }
 
 func (fl *fixedLayout) snapshot() *bitfield.Bitfield {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	fl.mu.RLock()
+	defer fl.mu.RUnlock()
 	return fl.verified.Clone()
 }
 

@@ -22,6 +22,11 @@
 // A crash before the record is replaced leaves bytes in the files that no
 // record claims; a crash after leaves durable verified data. Partial and
 // temporary files are deleted on open: an interrupted piece starts over.
+//
+// Concurrency. Store and Torrent are safe for concurrent use. The store's
+// lock guards only in-memory state and is never held across a system call
+// or a callback; membership checks, made on every block written, take it
+// for reading only. See Store and Torrent for the details.
 package store
 
 import (
@@ -31,6 +36,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -74,23 +80,31 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// entry is what the store knows of one content-addressed piece.
-type entry struct {
-	size    int64
-	lastUse time.Time
-	refs    int // open readers; a pinned entry is never evicted
-}
-
 // Store is a directory of pieces. It is safe for concurrent use. Only one
 // Store may have a directory open at a time (enforced with a lock file).
+//
+// Locking. mu guards the index of the content-addressed area (every change
+// to cas, and lru, used, count, busy) and the set of open torrents. It is
+// held only for memory work, never across a system call. Membership (Has,
+// and so Torrent.PieceComplete on every block written) takes no lock: cas
+// is a sync.Map, read lock-free and written only with mu held, so that it
+// and the LRU list agree for any holder of mu. Opening a piece pins its entry under it and opens the file and records
+// the use time after; eviction takes entries out of the index under it and
+// unlinks their files after. busy marks the names with such a file
+// operation in flight, so that a commit of a piece being deleted waits for
+// the deletion instead of racing it. OnCommit and OnEvict run with no lock
+// held.
 type Store struct {
 	dir  string
 	opts Options
 	lock *os.File
 
-	mu       sync.Mutex
-	cas      map[Sum]*entry
-	used     int64
+	mu       sync.RWMutex
+	cas      sync.Map // Sum → *entry: the stored pieces
+	lru      lruList  // the entries of cas, most recently used first
+	used     int64    // their bytes
+	count    int      // their number
+	busy     map[Sum]chan struct{} // names being renamed or unlinked; closed when done
 	torrents map[metainfo.InfoHash]*Torrent
 	closed   bool
 }
@@ -110,7 +124,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{dir: dir, opts: opts, cas: make(map[Sum]*entry), torrents: make(map[metainfo.InfoHash]*Torrent)}
+	s := &Store{dir: dir, opts: opts, busy: make(map[Sum]chan struct{}),
+		torrents: make(map[metainfo.InfoHash]*Torrent)}
+	s.lru.init()
 	for _, d := range []string{s.internalDir(), s.casDir(), filepath.Join(s.internalDir(), "torrents")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -141,8 +157,14 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // scan indexes sha256/: every file named by a valid digest in the directory
-// of its first two hex digits. Its mtime is its last use.
+// of its first two hex digits. Its mtime is its last use, which orders the
+// LRU list.
 func (s *Store) scan() error {
+	type found struct {
+		e     *entry
+		mtime time.Time
+	}
+	var all []found
 	subs, err := os.ReadDir(s.casDir())
 	if err != nil {
 		return fmt.Errorf("store: scan: %w", err)
@@ -165,9 +187,12 @@ func (s *Store) scan() error {
 			if err != nil {
 				continue // removed meanwhile
 			}
-			s.cas[sum] = &entry{size: fi.Size(), lastUse: fi.ModTime()}
-			s.used += fi.Size()
+			all = append(all, found{&entry{sum: sum, size: fi.Size()}, fi.ModTime()})
 		}
+	}
+	slices.SortFunc(all, func(a, b found) int { return a.mtime.Compare(b.mtime) })
+	for _, f := range all { // oldest first, so the newest ends at the front
+		s.insertLocked(f.e)
 	}
 	return nil
 }
@@ -195,7 +220,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	ts := make([]*Torrent, 0, len(s.torrents))
 	for _, t := range s.torrents {
-		ts = append(ts, t)
+		if t != nil { // nil: still opening; it will see closed
+			ts = append(ts, t)
+		}
 	}
 	s.mu.Unlock()
 	for _, t := range ts {
@@ -210,7 +237,7 @@ func (s *Store) Dir() string { return s.dir }
 // Usage returns the bytes and number of pieces in the content-addressed
 // area.
 func (s *Store) Usage() (bytes int64, pieces int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.used, len(s.cas)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.used, s.count
 }

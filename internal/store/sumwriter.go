@@ -24,9 +24,9 @@ func (s *Store) CreateSum(sum Sum, size int64) (*SumWriter, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("store: create piece %s: negative size %d", sum, size)
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	closed := s.closed
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}

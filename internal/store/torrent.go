@@ -14,7 +14,16 @@ import (
 
 // Torrent is one torrent's view of the store: blocks are written into a
 // piece's temporary file, FinishPiece checks the piece's hash and makes it
-// readable, OpenPiece reads verified pieces. Safe for concurrent use.
+// readable, OpenPiece reads verified pieces. Safe for concurrent use: blocks
+// of one piece or of different pieces may be written at once, and
+// FinishPiece may race WriteBlock (a block that arrives after its piece was
+// verified is dropped).
+//
+// Locking. mu guards the map of pieces being written and is taken for
+// reading on each block once the piece's partial file exists; each partial
+// has its own lock for its file and hash; membership asks the store (read
+// lock) or the fixed layout (read lock). No lock of the Store is held
+// while a block is written.
 //
 // For a PiecePerFile (Debian) torrent a piece is complete whenever the store
 // holds its SHA256, whoever wrote it: pieces shared with other torrents, or
@@ -25,32 +34,49 @@ type Torrent struct {
 	info  *metainfo.Info
 	fixed *fixedLayout // nil for PiecePerFile
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	partials map[int]*partial
 	closed   bool
 }
 
 // OpenTorrent returns the torrent's view of the store, finding what of it is
 // already verified on disk. A torrent can be open once at a time.
+//
+// The torrent's name is reserved under the store's lock; its record is read
+// and written (with fsyncs) outside it.
 func (s *Store) OpenTorrent(info *metainfo.Info) (*Torrent, error) {
+	ih := info.InfoHash()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	ih := info.InfoHash()
 	if _, dup := s.torrents[ih]; dup {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("store: torrent %s is already open", ih)
 	}
+	s.torrents[ih] = nil // reserved while opening
+	s.mu.Unlock()
+
 	t := &Torrent{s: s, info: info, partials: make(map[int]*partial)}
+	var err error
 	if info.Layout == metainfo.FixedPieces {
-		fl, err := openFixed(s, info)
-		if err != nil {
-			return nil, err
+		t.fixed, err = openFixed(s, info)
+	}
+	s.mu.Lock()
+	if err == nil && s.closed {
+		err = ErrClosed
+	}
+	if err != nil {
+		delete(s.torrents, ih)
+		s.mu.Unlock()
+		if t.fixed != nil {
+			t.fixed.close()
 		}
-		t.fixed = fl
+		return nil, err
 	}
 	s.torrents[ih] = t
+	s.mu.Unlock()
 	return t, nil
 }
 
@@ -109,12 +135,21 @@ func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	if t.PieceComplete(i) {
 		return nil
 	}
+	t.mu.RLock()
+	p, closed := t.partials[i], t.closed
+	t.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if p != nil {
+		return p.write(off, data)
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return ErrClosed
 	}
-	p := t.partials[i]
+	p = t.partials[i]
 	if p == nil {
 		dir := t.s.tmpDir()
 		if t.fixed != nil {
@@ -150,9 +185,9 @@ func (t *Torrent) FinishPiece(i int) error {
 	if err != nil {
 		return err
 	}
-	t.mu.Lock()
+	t.mu.RLock()
 	p := t.partials[i]
-	t.mu.Unlock()
+	t.mu.RUnlock()
 	if p == nil {
 		if t.PieceComplete(i) {
 			return nil
@@ -243,13 +278,13 @@ func (t *Torrent) Close() error {
 // OpenSum opens the content-addressed piece with this SHA256 for reading,
 // pinned until the reader is closed.
 func (s *Store) OpenSum(sum Sum) (*PieceReader, error) {
-	f, size, err := s.openCAS(sum)
+	f, e, err := s.openCAS(sum)
 	if err != nil {
 		return nil, err
 	}
 	return &PieceReader{
-		parts:   []section{{f: f, n: size}},
-		size:    size,
-		release: func() { s.release(sum) },
+		parts:   []section{{f: f, n: e.size}},
+		size:    e.size,
+		release: func() { s.release(e) },
 	}, nil
 }
