@@ -100,10 +100,10 @@ type Store struct {
 	lock *os.File
 
 	mu       sync.RWMutex
-	cas      sync.Map // Sum → *entry: the stored pieces
-	lru      lruList  // the entries of cas, most recently used first
-	used     int64    // their bytes
-	count    int      // their number
+	cas      sync.Map              // Sum → *entry: the stored pieces
+	lru      lruList               // the entries of cas, most recently used first
+	used     int64                 // their bytes
+	count    int                   // their number
 	busy     map[Sum]chan struct{} // names being renamed or unlinked; closed when done
 	torrents map[metainfo.InfoHash]*Torrent
 	closed   bool
