@@ -81,7 +81,7 @@ func (s *Store) commitCAS(tmp string, sum Sum, size int64) error {
 	}
 	s.mu.Unlock()
 	// No other operation on this name runs until releaseName.
-	err = renameDurably(tmp, s.casPath(sum))
+	err = s.renameDurably(tmp, s.casPath(sum))
 	s.mu.Lock()
 	var evicted []*entry
 	var now time.Time

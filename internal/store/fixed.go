@@ -167,7 +167,7 @@ func (fl *fixedLayout) createEmpty(i int) error {
 
 func (fl *fixedLayout) writeRecord(bf *bitfield.Bitfield) error {
 	rec := record{infoHash: fl.info.InfoHash(), name: fl.info.Name, verified: bf}
-	if err := writeFileAtomic(fl.recordPath(), rec.marshal()); err != nil {
+	if err := fl.s.writeFileAtomic(fl.recordPath(), rec.marshal()); err != nil {
 		return fmt.Errorf("store: write record of %s: %w", fl.info.Name, err)
 	}
 	return nil
@@ -262,7 +262,7 @@ func (fl *fixedLayout) syncFiles(files map[int]bool) error {
 		if err != nil {
 			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)
 		}
-		err = f.Sync()
+		err = fl.s.fs.Sync(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)

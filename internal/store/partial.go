@@ -146,10 +146,10 @@ func (p *partial) discard() {
 	}
 }
 
-// seal fsyncs and closes the temporary file, leaving it in place for a
-// rename.
-func (p *partial) seal() error {
-	if err := p.f.Sync(); err != nil {
+// seal fsyncs (through fsys) and closes the temporary file, leaving it in
+// place for a rename.
+func (p *partial) seal(fsys fileSystem) error {
+	if err := fsys.Sync(p.f); err != nil {
 		return fmt.Errorf("store: fsync piece: %w", err)
 	}
 	err := p.f.Close()

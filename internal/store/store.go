@@ -78,6 +78,10 @@ type Options struct {
 	OnEvict func(Sum)
 	// Logger receives warnings about odd files found on disk (default: none).
 	Logger *slog.Logger
+
+	// fs replaces the file system's Sync and Rename (tests only; default
+	// osFS).
+	fs fileSystem
 }
 
 // Store is a directory of pieces. It is safe for concurrent use. Only one
@@ -98,6 +102,7 @@ type Store struct {
 	dir  string
 	opts Options
 	lock *os.File
+	fs   fileSystem // opts.fs or osFS
 
 	mu       sync.RWMutex
 	cas      sync.Map              // Sum → *entry: the stored pieces
@@ -127,6 +132,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: opts, busy: make(map[Sum]chan struct{}),
 		torrents: make(map[metainfo.InfoHash]*Torrent)}
 	s.lru.init()
+	s.fs = opts.fs
+	if s.fs == nil {
+		s.fs = osFS{}
+	}
 	for _, d := range []string{s.internalDir(), s.casDir(), filepath.Join(s.internalDir(), "torrents")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", dir, err)

@@ -75,7 +75,7 @@ func (w *SumWriter) Commit() error {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: piece %s: got %x", ErrHashMismatch, w.sum, got)
 	}
-	err := p.seal()
+	err := p.seal(w.s.fs)
 	if err != nil {
 		p.discard()
 	}

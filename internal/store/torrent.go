@@ -214,7 +214,7 @@ func (t *Torrent) FinishPiece(i int) error {
 		defer p.discard()
 		return t.fixed.commit(i, p)
 	}
-	if err := p.seal(); err != nil {
+	if err := p.seal(t.s.fs); err != nil {
 		p.discard()
 		return err
 	}
