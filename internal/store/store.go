@@ -9,19 +9,21 @@
 //	<name>/<path>                 the files of standard torrents, as other clients lay them out
 //	.debtorrent/lock              held (flock) while a Store has the directory open
 //	.debtorrent/tmp/              pieces being written (emptied on open)
-//	.debtorrent/torrents/<ih>/    per standard torrent: "verified" (the durable record
-//	                              of verified pieces) and "partial/" (pieces being written)
+//	.debtorrent/torrents/<ih>/    per standard torrent: "verified", the durable record
+//	                              of its verified pieces
 //
 // The crash story. A content-addressed file gets its name only after its hash
 // was checked, its data fsynced and the rename made durable, so any file under
 // sha256/ is complete and right, and a directory scan finds them on start with
-// no hashing. A standard torrent's piece is first written to its own partial
-// file; once verified its bytes are copied into the torrent's files, which are
-// fsynced, and only then is the piece added to the "verified" record, which is
-// replaced atomically (temporary file, fsync, rename, fsync of the directory).
+// no hashing. A standard torrent's piece is written straight into the
+// torrent's files and hashed as it arrives; once verified it is readable, and
+// (in batches) the files are fsynced and only then is the piece added to the
+// "verified" record, which is replaced atomically (temporary file, fsync,
+// rename, fsync of the directory). Nothing reads a standard torrent's bytes
+// but through the record, and no byte of a piece it claims is ever written.
 // A crash before the record is replaced leaves bytes in the files that no
-// record claims; a crash after leaves durable verified data. Partial and
-// temporary files are deleted on open: an interrupted piece starts over.
+// record claims; a crash after leaves durable verified data. Temporary files
+// are deleted on open, and pieces no record claims start over.
 //
 // Concurrency. Store and Torrent are safe for concurrent use. The store's
 // lock guards only in-memory state and is never held across a system call

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"sync"
@@ -126,7 +127,15 @@ func (t *Torrent) Completed() *bitfield.Bitfield {
 }
 
 // WriteBlock stores data at off within piece i. Writing to a piece that is
-// already complete does nothing.
+// already complete does nothing, and so does a block that arrives while its
+// piece is being finished.
+//
+// A Debian piece is written into a temporary file; a standard torrent's
+// piece straight into the torrent's files (verified in place), where it is
+// readable only once FinishPiece verified it. Bytes of a verified piece are
+// never written: a piece's partial exists only until it is verified, and a
+// new one is made only for a piece not verified (checked under t.mu, which
+// FinishPiece takes after marking the piece verified).
 func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	pc, err := t.piece(i)
 	if err != nil {
@@ -141,29 +150,43 @@ func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	if closed {
 		return ErrClosed
 	}
-	if p != nil {
-		return p.write(off, data)
-	}
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return ErrClosed
-	}
-	p = t.partials[i]
 	if p == nil {
-		dir := t.s.tmpDir()
-		if t.fixed != nil {
-			dir = t.fixed.partialDir()
-		}
-		p, err = newPartial(dir, fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
-		if err != nil {
+		t.mu.Lock()
+		if t.closed {
 			t.mu.Unlock()
-			return err
+			return ErrClosed
 		}
-		t.partials[i] = p
+		p = t.partials[i]
+		if p == nil {
+			if t.PieceComplete(i) { // verified since the check above
+				t.mu.Unlock()
+				return nil
+			}
+			p, err = t.newPartial(i, pc)
+			if err != nil {
+				t.mu.Unlock()
+				return err
+			}
+			t.partials[i] = p
+		}
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
-	return p.write(off, data)
+	err = p.write(off, data)
+	if errors.Is(err, errFinished) {
+		if t.PieceComplete(i) {
+			return nil // a late duplicate of a verified piece's block
+		}
+		return fmt.Errorf("store: piece %d was discarded while block [%d, %d) was written; write it again: %w", i, off, off+int64(len(data)), err)
+	}
+	return err
+}
+
+// newPartial starts piece i (t.mu held).
+func (t *Torrent) newPartial(i int, pc metainfo.Piece) (*partial, error) {
+	if t.fixed != nil {
+		return newInPlace(t.fixed.pieceFiles(i), pc.Length, t.newHash()), nil
+	}
+	return newPartial(t.s.tmpDir(), fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
 }
 
 // take removes piece i's partial from the torrent if it is still p.
@@ -177,9 +200,10 @@ func (t *Torrent) take(i int, p *partial) {
 
 // FinishPiece checks piece i's hash once all its bytes have arrived. On a
 // match the piece is committed (durably) and becomes readable; on a mismatch
-// its data is discarded and the error wraps ErrHashMismatch. Before every
-// byte has arrived it returns an error wrapping ErrIncomplete and keeps the
-// data.
+// its data is discarded (for a standard torrent: left in its files, claimed
+// by nothing, to be overwritten) and the error wraps ErrHashMismatch. Before
+// every byte has arrived it returns an error wrapping ErrIncomplete and
+// keeps the data.
 func (t *Torrent) FinishPiece(i int) error {
 	pc, err := t.piece(i)
 	if err != nil {
@@ -196,7 +220,7 @@ func (t *Torrent) FinishPiece(i int) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.f == nil { // finished by a concurrent call
+	if p.done { // finished by a concurrent call
 		if t.PieceComplete(i) {
 			return nil
 		}
@@ -205,14 +229,17 @@ func (t *Torrent) FinishPiece(i int) error {
 	if !p.complete() {
 		return fmt.Errorf("%w: piece %d has %d of %d bytes", ErrIncomplete, i, p.received(), p.length)
 	}
-	t.take(i, p)
+	// The partial leaves the torrent only after the piece is marked
+	// verified (or failed), so that WriteBlock never starts a second one
+	// for a piece being verified.
+	defer t.take(i, p)
 	if got := p.sum(); !bytes.Equal(got, pc.Hash) {
 		p.discard()
 		return fmt.Errorf("%w: piece %d: got %x, want %x", ErrHashMismatch, i, got, pc.Hash)
 	}
 	if t.fixed != nil {
-		defer p.discard()
-		return t.fixed.commit(i, p)
+		p.discard()
+		return t.fixed.markVerified(i)
 	}
 	if err := p.seal(t.s.fs); err != nil {
 		p.discard()
