@@ -13,18 +13,20 @@ import (
 	"github.com/debtorrent/debtorrent/metainfo"
 )
 
-// Torrent is one torrent's view of the store: blocks are written into a
-// piece's temporary file, FinishPiece checks the piece's hash and makes it
-// readable, OpenPiece reads verified pieces. Safe for concurrent use: blocks
+// Torrent is one torrent's view of the store: blocks are written (into a
+// Debian piece's temporary file, or in place into a standard torrent's
+// files), FinishPiece checks the piece's hash and makes it readable,
+// OpenPiece reads verified pieces. Safe for concurrent use: blocks
 // of one piece or of different pieces may be written at once, and
 // FinishPiece may race WriteBlock (a block that arrives after its piece was
 // verified is dropped).
 //
 // Locking. mu guards the map of pieces being written and is taken for
-// reading on each block once the piece's partial file exists; each partial
-// has its own lock for its file and hash; membership asks the store (read
-// lock) or the fixed layout (read lock). No lock of the Store is held
-// while a block is written.
+// reading on each block once the piece's partial exists (for writing only
+// to create or remove one); each partial has its own lock for its data and
+// hash, held while a block is written or the piece finished; membership
+// asks the store (no lock) or the fixed layout (read lock). No lock of the
+// Store is held while a block is written.
 //
 // For a PiecePerFile (Debian) torrent a piece is complete whenever the store
 // holds its SHA256, whoever wrote it: pieces shared with other torrents, or
