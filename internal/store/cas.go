@@ -222,12 +222,13 @@ func (s *Store) unlinkRemoved(es []*entry) {
 	s.notifyEvicted(gone...)
 }
 
-// forget removes a piece found to be bad, if e is still its entry.
-func (s *Store) forget(e *entry) {
+// forget removes a piece found to be bad, if e is still its entry, and
+// reports whether it did.
+func (s *Store) forget(e *entry) bool {
 	s.mu.Lock()
 	if s.lookup(e.sum) != e {
 		s.mu.Unlock()
-		return
+		return false // evicted (or replaced) meanwhile
 	}
 	s.removeLocked(e)
 	s.busy[e.sum] = make(chan struct{})
@@ -240,6 +241,7 @@ func (s *Store) forget(e *entry) {
 		s.opts.Logger.Warn("store: remove bad piece", "sha256", e.sum.String(), "err", err)
 	}
 	s.notifyEvicted(e.sum)
+	return true
 }
 
 func (s *Store) notifyEvicted(sums ...Sum) {

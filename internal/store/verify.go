@@ -47,9 +47,8 @@ func (s *Store) Verify(ctx context.Context) (VerifyStats, error) {
 		if err != nil {
 			return st, err
 		}
-		if !ok {
+		if !ok && s.forget(e) {
 			st.Removed++
-			s.forget(e)
 		}
 	}
 	for _, t := range ts {
