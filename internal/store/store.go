@@ -76,7 +76,14 @@ type Options struct {
 	// engine can announce it in every torrent that lists it.
 	OnCommit func(Sum)
 	// OnEvict, when set, is called (without locks held) with each piece
-	// removed by eviction or by Verify, so the engine can stop announcing it.
+	// removed: by eviction, by Verify, or found vanished from disk, so the
+	// engine can stop announcing it.
+	//
+	// Both run on the goroutine that made the change, before the call that
+	// made it returns, exactly once per change. They may use the store. For
+	// one piece, calls from changes racing each other (an eviction and a new
+	// commit of the same piece) may arrive in either order; Has tells the
+	// truth at any time.
 	OnEvict func(Sum)
 	// Logger receives warnings about odd files found on disk (default: none).
 	Logger *slog.Logger
