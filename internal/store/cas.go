@@ -133,6 +133,8 @@ func (s *Store) openCAS(sum Sum) (*os.File, *entry, error) {
 		s.mu.Unlock()
 		if vanished {
 			s.notifyEvicted(sum)
+		}
+		if errors.Is(err, fs.ErrNotExist) { // vanished, or removed by Verify meanwhile
 			return nil, nil, fmt.Errorf("%w: sha256 %s vanished from disk", ErrNotComplete, sum)
 		}
 		return nil, nil, fmt.Errorf("store: open piece %s: %w", sum, err)
