@@ -20,8 +20,9 @@ type fsEvent struct {
 // recordingFS passes Sync and Rename to the real file system and records
 // them in order.
 type recordingFS struct {
-	mu     sync.Mutex
-	events []fsEvent
+	mu       sync.Mutex
+	events   []fsEvent
+	onRename func(to string) // called before each rename, when set
 }
 
 func (r *recordingFS) Sync(f *os.File) error {
@@ -30,6 +31,12 @@ func (r *recordingFS) Sync(f *os.File) error {
 }
 
 func (r *recordingFS) Rename(from, to string) error {
+	r.mu.Lock()
+	hook := r.onRename
+	r.mu.Unlock()
+	if hook != nil {
+		hook(to)
+	}
 	err := osFS{}.Rename(from, to)
 	if err == nil {
 		r.add(fsEvent{op: "rename", path: from, to: to})
@@ -170,4 +177,53 @@ func TestDataSyncedBeforeNamed(t *testing.T) {
 			require.True(t, syncedBetween(evs, opened, rec, path), "record claims piece %d before %s was fsynced: %v", piece, path, evs[opened:])
 		}
 	})
+}
+
+// TestUnclaimBeforeRewrite: when Verify finds a standard torrent's piece
+// bad, the record stops claiming it before the piece can be written again
+// (it stays complete, so unwritable, until the new record is in place), so
+// a crash never leaves a claim on bytes being rewritten in place.
+func TestUnclaimBeforeRewrite(t *testing.T) {
+	rfs := &recordingFS{}
+	dir := t.TempDir()
+	s, err := Open(dir, Options{fs: rfs})
+	require.NoError(t, err)
+	defer s.Close()
+	fx := newFixedFixture(t, "t", 32768, []int{70000}, 13)
+	tor, err := s.OpenTorrent(fx.info)
+	require.NoError(t, err)
+	defer tor.Close()
+	for i := range fx.info.Pieces {
+		writePiece(t, tor, i, fx.piece(i), 16384)
+		require.NoError(t, tor.FinishPiece(i))
+	}
+	require.NoError(t, tor.fixed.flush(nil)) // no timer flush from here on
+	// Corrupt piece 1 behind the store's back.
+	f, err := os.OpenFile(tor.fixed.filePath(0), os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff, 0xfe}, 32768+5)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	var renames, completeAtRename int
+	rfs.mu.Lock()
+	rfs.onRename = func(to string) {
+		if to == tor.fixed.recordPath() {
+			renames++
+			if tor.PieceComplete(1) {
+				completeAtRename++
+			}
+		}
+	}
+	rfs.mu.Unlock()
+	st, err := s.Verify(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Removed)
+	require.Equal(t, 1, renames, "Verify rewrites the record once")
+	require.Equal(t, 1, completeAtRename, "the bad piece became writable before the record stopped claiming it")
+	require.False(t, tor.PieceComplete(1))
+	// And the piece can be downloaded again, in place.
+	writePiece(t, tor, 1, fx.piece(1), 16384)
+	require.NoError(t, tor.FinishPiece(1))
+	require.Equal(t, fx.piece(1), readPiece(t, tor, 1))
 }
