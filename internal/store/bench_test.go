@@ -2,8 +2,19 @@ package store
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // BenchmarkWriteVerify measures writing a piece in 16 KiB blocks and
 // committing it (hash check, fsync, rename): the store's write+verify
@@ -60,6 +71,10 @@ func BenchmarkWriteVerify(b *testing.B) {
 		fx := newFixedFixture(b, "bench", 1<<20, []int{6 << 20, 5<<20 + 12345, 5 << 20}, 5)
 		total := fx.info.TotalLength()
 		b.SetBytes(total)
+		var cpu time.Duration
+		defer func() {
+			b.ReportMetric(cpu.Seconds()/(float64(total)*float64(b.N)/1e9), "cpu-s/GB")
+		}()
 		for range b.N {
 			b.StopTimer()
 			s, err := Open(b.TempDir(), Options{})
@@ -71,12 +86,14 @@ func BenchmarkWriteVerify(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
+			c0 := cpuTime(b)
 			for i := range fx.info.Pieces {
 				writePiece(b, tor, i, fx.piece(i), 16384)
 				if err := tor.FinishPiece(i); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu += cpuTime(b) - c0
 			b.StopTimer()
 			s.Close()
 			b.StartTimer()

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,9 +27,11 @@ const (
 )
 
 // fixedLayout stores a standard torrent in its own files under the store's
-// directory (<name> for a single file, <name>/<path> otherwise), keeps
-// pieces being written in a per-torrent partial area, and records the
-// verified pieces durably.
+// directory (<name> for a single file, <name>/<path> otherwise). Pieces are
+// written straight into those files and hashed as they arrive (verified in
+// place, no copy); only the verified bitfield, and on disk the record, say
+// which bytes are good. A piece whose hash fails leaves its bytes there,
+// claimed by nothing, to be overwritten by its next download.
 type fixedLayout struct {
 	s    *Store
 	info *metainfo.Info
@@ -39,13 +40,19 @@ type fixedLayout struct {
 	flushDelay time.Duration // how long a verified piece may wait for its claim
 	flushMu    sync.Mutex    // one record write at a time, in order
 
-	mu       sync.Mutex
+	filesMu     sync.RWMutex     // read-locked on every block written
+	files       map[int]*os.File // open handles of the torrent's files, by index
+	filesClosed bool
+
+	mu       sync.RWMutex       // read-locked by membership, on every block
 	verified *bitfield.Bitfield // readable pieces; the record may lag behind
 	pending  int                // verified pieces not yet in the record
 	dirty    map[int]bool       // files written since the last flush
 	timer    *time.Timer        // the next flush, while pieces are pending
 }
 
+// partialDir is where older versions kept pieces being written; it is
+// removed on open.
 func (fl *fixedLayout) partialDir() string { return filepath.Join(fl.dir, "partial") }
 func (fl *fixedLayout) recordPath() string { return filepath.Join(fl.dir, "verified") }
 
@@ -58,8 +65,8 @@ func (fl *fixedLayout) filePath(i int) string {
 }
 
 // openFixed prepares a standard torrent: checks its name is free, loads its
-// record, drops pieces whose files are missing or short, and clears its
-// partial area.
+// record, drops pieces whose files are missing or short, and removes the
+// partial area older versions used.
 func openFixed(s *Store, info *metainfo.Info) (*fixedLayout, error) {
 	name := info.Name
 	if err := metainfo.ValidatePath(name); err != nil || strings.Contains(name, "/") || name == "sha256" || name == ".debtorrent" {
@@ -67,14 +74,14 @@ func openFixed(s *Store, info *metainfo.Info) (*fixedLayout, error) {
 	}
 	ih := info.InfoHash()
 	fl := &fixedLayout{s: s, info: info, dir: filepath.Join(s.internalDir(), "torrents", ih.String()),
-		flushDelay: flushDelay, dirty: make(map[int]bool)}
+		flushDelay: flushDelay, dirty: make(map[int]bool), files: make(map[int]*os.File)}
 	if err := fl.checkNameFree(); err != nil {
 		return nil, err
 	}
 	if err := os.RemoveAll(fl.partialDir()); err != nil {
 		return nil, fmt.Errorf("store: clear partial pieces of %s: %w", name, err)
 	}
-	if err := os.MkdirAll(fl.partialDir(), 0o755); err != nil {
+	if err := os.MkdirAll(fl.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: open torrent %s: %w", name, err)
 	}
 	fl.verified = bitfield.New(len(info.Pieces))
@@ -167,37 +174,31 @@ func (fl *fixedLayout) createEmpty(i int) error {
 
 func (fl *fixedLayout) writeRecord(bf *bitfield.Bitfield) error {
 	rec := record{infoHash: fl.info.InfoHash(), name: fl.info.Name, verified: bf}
-	if err := writeFileAtomic(fl.recordPath(), rec.marshal()); err != nil {
+	if err := fl.s.writeFileAtomic(fl.recordPath(), rec.marshal()); err != nil {
 		return fmt.Errorf("store: write record of %s: %w", fl.info.Name, err)
 	}
 	return nil
 }
 
 func (fl *fixedLayout) has(i int) bool {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	fl.mu.RLock()
+	defer fl.mu.RUnlock()
 	return fl.verified.Has(i)
 }
 
 func (fl *fixedLayout) snapshot() *bitfield.Bitfield {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	fl.mu.RLock()
+	defer fl.mu.RUnlock()
 	return fl.verified.Clone()
 }
 
-// commit copies a verified piece from its partial file into the torrent's
-// files and makes it readable. It is claimed on disk by the next flush.
-func (fl *fixedLayout) commit(i int, p *partial) error {
-	ranges := fl.info.FileRanges(i)
-	for _, r := range ranges {
-		if err := fl.copyRange(r, p); err != nil {
-			return fmt.Errorf("store: commit piece %d of %s: %w", i, fl.info.Name, err)
-		}
-	}
+// markVerified makes piece i, whose bytes are in the torrent's files and
+// whose hash matched, readable. It is claimed on disk by the next flush.
+func (fl *fixedLayout) markVerified(i int) error {
 	fl.mu.Lock()
 	fl.verified.Set(i)
 	fl.pending++
-	for _, r := range ranges {
+	for _, r := range fl.info.FileRanges(i) {
 		fl.dirty[r.File] = true
 	}
 	full := fl.pending >= flushPieces
@@ -206,7 +207,7 @@ func (fl *fixedLayout) commit(i int, p *partial) error {
 	}
 	fl.mu.Unlock()
 	if full {
-		return fl.flush(false)
+		return fl.flush(nil)
 	}
 	return nil
 }
@@ -214,15 +215,17 @@ func (fl *fixedLayout) commit(i int, p *partial) error {
 // flushLater is the timer's flush. Its error is logged: the pieces stay
 // readable, and the next flush tries again.
 func (fl *fixedLayout) flushLater() {
-	if err := fl.flush(false); err != nil {
+	if err := fl.flush(nil); err != nil {
 		fl.s.opts.Logger.Warn("store: claiming verified pieces failed; will retry", "torrent", fl.info.Name, "err", err)
 	}
 }
 
 // flush fsyncs the files written since the last flush and then rewrites
-// the record with every readable piece. With force it rewrites the record
-// even when no piece is pending (after pieces were unverified).
-func (fl *fixedLayout) flush(force bool) error {
+// the record with every readable piece but those in unclaim, which stop
+// being readable only once the record no longer claims them: until then
+// they cannot be written (WriteBlock sees them complete), so a crash never
+// leaves a claim on bytes being rewritten.
+func (fl *fixedLayout) flush(unclaim []int) error {
 	fl.flushMu.Lock()
 	defer fl.flushMu.Unlock()
 	fl.mu.Lock()
@@ -230,67 +233,58 @@ func (fl *fixedLayout) flush(force bool) error {
 		fl.timer.Stop()
 		fl.timer = nil
 	}
-	if fl.pending == 0 && !force {
+	if fl.pending == 0 && len(unclaim) == 0 {
 		fl.mu.Unlock()
 		return nil
 	}
 	dirty, pending := fl.dirty, fl.pending
 	fl.dirty, fl.pending = make(map[int]bool), 0
 	snap := fl.verified.Clone()
+	for _, i := range unclaim {
+		snap.Clear(i)
+	}
 	fl.mu.Unlock()
 
 	err := fl.syncFiles(dirty)
 	if err == nil {
 		err = fl.writeRecord(snap)
 	}
+	fl.mu.Lock()
 	if err != nil {
 		// Put the work back so that the next flush retries it.
-		fl.mu.Lock()
 		for f := range dirty {
 			fl.dirty[f] = true
 		}
 		fl.pending += pending
-		fl.mu.Unlock()
+	} else {
+		for _, i := range unclaim {
+			fl.verified.Clear(i)
+		}
 	}
+	fl.mu.Unlock()
 	return err
 }
 
 // syncFiles fsyncs the torrent's files with these indexes.
 func (fl *fixedLayout) syncFiles(files map[int]bool) error {
 	for i := range files {
-		f, err := os.OpenFile(fl.filePath(i), os.O_RDWR, 0)
+		f, err := fl.file(i)
 		if err != nil {
 			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)
 		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
+		if err := fl.s.fs.Sync(f); err != nil {
 			return fmt.Errorf("store: sync %s: %w", fl.filePath(i), err)
 		}
 	}
 	return nil
 }
 
-// close claims whatever is pending.
-func (fl *fixedLayout) close() error { return fl.flush(false) }
-
-// copyBufs holds the buffers that copy verified pieces into place.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-func (fl *fixedLayout) copyRange(r metainfo.FileRange, p *partial) error {
-	path := fl.filePath(r.File)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+// close claims whatever is pending and closes the torrent's files.
+func (fl *fixedLayout) close() error {
+	err := fl.flush(nil)
+	if cerr := fl.closeFiles(); err == nil {
+		err = cerr
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
-	src := io.NewSectionReader(p.f, r.PieceOffset, r.Length)
-	_, err = io.CopyBuffer(io.NewOffsetWriter(f, r.Offset), src, *buf)
 	return err
 }
 
@@ -316,10 +310,5 @@ func (fl *fixedLayout) unverify(bad []int) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	fl.mu.Lock()
-	for _, i := range bad {
-		fl.verified.Clear(i)
-	}
-	fl.mu.Unlock()
-	return fl.flush(true)
+	return fl.flush(bad)
 }

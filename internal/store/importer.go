@@ -93,29 +93,20 @@ func (s *Store) stage(ctx context.Context, src string) (string, bool, error) {
 	f.Close()
 	os.Remove(tmp)
 	if err := os.Link(src, tmp); err == nil {
-		if err := syncFile(tmp); err != nil {
+		if err := s.syncPath(tmp); err != nil {
 			os.Remove(tmp)
 			return "", false, err
 		}
 		return tmp, true, nil
 	}
-	if err := copyFile(ctx, src, tmp); err != nil {
+	if err := s.copyFile(ctx, src, tmp); err != nil {
 		os.Remove(tmp)
 		return "", false, err
 	}
 	return tmp, false, nil
 }
 
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-func copyFile(ctx context.Context, src, dst string) error {
+func (s *Store) copyFile(ctx context.Context, src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -129,7 +120,7 @@ func copyFile(ctx context.Context, src, dst string) error {
 		out.Close()
 		return err
 	}
-	if err := out.Sync(); err != nil {
+	if err := s.fs.Sync(out); err != nil {
 		out.Close()
 		return err
 	}

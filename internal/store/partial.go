@@ -13,9 +13,20 @@ import (
 // span is a half-open run [start, end) of a piece's bytes that has arrived.
 type span struct{ start, end int64 }
 
-// partial is a piece being written: a temporary file, the runs of it that
-// have arrived, and a hash over the contiguous prefix that grows as data
-// arrives. Sequential writes are hashed straight from the caller's buffer;
+// pieceData is where a partial piece's bytes are kept: its temporary file,
+// or (written in place) the ranges of a standard torrent's files it covers.
+type pieceData interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// errFinished: a block arrived for a partial piece already finished or
+// discarded.
+var errFinished = errors.New("store: piece already finished or discarded")
+
+// partial is a piece being written: where its bytes go (a temporary file,
+// or the torrent's files), the runs of it that have arrived, and a hash over
+// the contiguous prefix that grows as data arrives. Sequential writes are hashed straight from the caller's buffer;
 // when a gap is filled, the bytes that had arrived beyond it are read back
 // from the file once. Verification therefore costs no second read in the
 // common case.
@@ -25,12 +36,14 @@ type span struct{ start, end int64 }
 // and the hash always agree.
 type partial struct {
 	mu     sync.Mutex
-	f      *os.File
-	path   string
+	data   pieceData
+	f      *os.File // the temporary file when there is one (data is then f)
+	path   string   // its name
 	length int64
 	h      hash.Hash
 	hashed int64
 	have   []span // sorted, disjoint, not adjacent
+	done   bool   // finished or discarded: takes no more writes
 }
 
 // newPartial creates the temporary file of a piece in dir.
@@ -39,15 +52,22 @@ func newPartial(dir, pattern string, length int64, h hash.Hash) (*partial, error
 	if err != nil {
 		return nil, fmt.Errorf("store: create temporary piece file: %w", err)
 	}
-	return &partial{f: f, path: f.Name(), length: length, h: h}, nil
+	return &partial{data: f, f: f, path: f.Name(), length: length, h: h}, nil
+}
+
+// newInPlace starts a piece written straight into data (a standard
+// torrent's files), which holds nothing of the piece yet as far as the
+// partial knows.
+func newInPlace(data pieceData, length int64, h hash.Hash) *partial {
+	return &partial{data: data, length: length, h: h}
 }
 
 // write stores b at off within the piece.
 func (p *partial) write(off int64, b []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.f == nil {
-		return errors.New("store: piece already finished or discarded")
+	if p.done {
+		return errFinished
 	}
 	if off < 0 || off+int64(len(b)) > p.length {
 		return fmt.Errorf("store: block [%d, %d) lies outside a piece of %d bytes", off, off+int64(len(b)), p.length)
@@ -59,7 +79,7 @@ func (p *partial) write(off int64, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if _, err := p.f.WriteAt(b, off); err != nil {
+	if _, err := p.data.WriteAt(b, off); err != nil {
 		return fmt.Errorf("store: write block: %w", err)
 	}
 	p.add(span{off, off + int64(len(b))})
@@ -101,7 +121,7 @@ func (p *partial) advance() error {
 	buf := make([]byte, min(end-p.hashed, 256<<10))
 	for p.hashed < end {
 		n := min(int64(len(buf)), end-p.hashed)
-		if _, err := p.f.ReadAt(buf[:n], p.hashed); err != nil {
+		if _, err := p.data.ReadAt(buf[:n], p.hashed); err != nil {
 			return fmt.Errorf("store: read back piece data to hash: %w", err)
 		}
 		p.h.Write(buf[:n])
@@ -112,7 +132,7 @@ func (p *partial) advance() error {
 
 // complete reports whether every byte has arrived.
 func (p *partial) complete() bool {
-	return len(p.have) == 1 && p.have[0] == span{0, p.length}
+	return p.length == 0 || len(p.have) == 1 && p.have[0] == (span{0, p.length})
 }
 
 // received returns how many bytes have arrived.
@@ -124,14 +144,21 @@ func (p *partial) received() int64 {
 	return n
 }
 
-// sum returns the digest of a complete piece.
-func (p *partial) sum() []byte { return p.h.Sum(nil) }
+// sum returns the digest of a complete piece, or nil when the hash does not
+// cover every byte (reading arrived bytes back failed), which matches no
+// piece's hash: a piece is never verified by a digest of less than all of it.
+func (p *partial) sum() []byte {
+	if p.hashed != p.length {
+		return nil
+	}
+	return p.h.Sum(nil)
+}
 
-// reader reads the piece's bytes from the temporary file.
-func (p *partial) reader() io.Reader { return io.NewSectionReader(p.f, 0, p.length) }
-
-// discard closes and removes the temporary file.
+// discard ends the partial: no more writes, and its temporary file (if
+// any) is closed and removed. Bytes written in place are left where they
+// are, claimed by nothing.
 func (p *partial) discard() {
+	p.done = true
 	if p.f != nil {
 		p.f.Close()
 		os.Remove(p.path)
@@ -139,15 +166,17 @@ func (p *partial) discard() {
 	}
 }
 
-// seal fsyncs and closes the temporary file, leaving it in place for a
-// rename.
-func (p *partial) seal() error {
-	if err := p.f.Sync(); err != nil {
+// seal fsyncs (through fsys) and closes the temporary file, leaving it in
+// place for a rename.
+func (p *partial) seal(fsys fileSystem) error {
+	if err := fsys.Sync(p.f); err != nil {
 		return fmt.Errorf("store: fsync piece: %w", err)
 	}
 	err := p.f.Close()
 	p.f = nil
+	p.done = true
 	if err != nil {
+		os.Remove(p.path)
 		return fmt.Errorf("store: close piece: %w", err)
 	}
 	return nil

@@ -9,19 +9,26 @@
 //	<name>/<path>                 the files of standard torrents, as other clients lay them out
 //	.debtorrent/lock              held (flock) while a Store has the directory open
 //	.debtorrent/tmp/              pieces being written (emptied on open)
-//	.debtorrent/torrents/<ih>/    per standard torrent: "verified" (the durable record
-//	                              of verified pieces) and "partial/" (pieces being written)
+//	.debtorrent/torrents/<ih>/    per standard torrent: "verified", the durable record
+//	                              of its verified pieces
 //
 // The crash story. A content-addressed file gets its name only after its hash
 // was checked, its data fsynced and the rename made durable, so any file under
 // sha256/ is complete and right, and a directory scan finds them on start with
-// no hashing. A standard torrent's piece is first written to its own partial
-// file; once verified its bytes are copied into the torrent's files, which are
-// fsynced, and only then is the piece added to the "verified" record, which is
-// replaced atomically (temporary file, fsync, rename, fsync of the directory).
+// no hashing. A standard torrent's piece is written straight into the
+// torrent's files and hashed as it arrives; once verified it is readable, and
+// (in batches) the files are fsynced and only then is the piece added to the
+// "verified" record, which is replaced atomically (temporary file, fsync,
+// rename, fsync of the directory). Nothing reads a standard torrent's bytes
+// but through the record, and no byte of a piece it claims is ever written.
 // A crash before the record is replaced leaves bytes in the files that no
-// record claims; a crash after leaves durable verified data. Partial and
-// temporary files are deleted on open: an interrupted piece starts over.
+// record claims; a crash after leaves durable verified data. Temporary files
+// are deleted on open, and pieces no record claims start over.
+//
+// Concurrency. Store and Torrent are safe for concurrent use. The store's
+// lock guards only in-memory state and is never held across a system call
+// or a callback; membership checks, made on every block written, take it
+// for reading only. See Store and Torrent for the details.
 package store
 
 import (
@@ -31,6 +38,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -68,29 +76,49 @@ type Options struct {
 	// engine can announce it in every torrent that lists it.
 	OnCommit func(Sum)
 	// OnEvict, when set, is called (without locks held) with each piece
-	// removed by eviction or by Verify, so the engine can stop announcing it.
+	// removed: by eviction, by Verify, or found vanished from disk, so the
+	// engine can stop announcing it.
+	//
+	// Both run on the goroutine that made the change, before the call that
+	// made it returns, exactly once per change. They may use the store. For
+	// one piece, calls from changes racing each other (an eviction and a new
+	// commit of the same piece) may arrive in either order; Has tells the
+	// truth at any time.
 	OnEvict func(Sum)
 	// Logger receives warnings about odd files found on disk (default: none).
 	Logger *slog.Logger
-}
 
-// entry is what the store knows of one content-addressed piece.
-type entry struct {
-	size    int64
-	lastUse time.Time
-	refs    int // open readers; a pinned entry is never evicted
+	// fs replaces the file system's Sync and Rename (tests only; default
+	// osFS).
+	fs fileSystem
 }
 
 // Store is a directory of pieces. It is safe for concurrent use. Only one
 // Store may have a directory open at a time (enforced with a lock file).
+//
+// Locking. mu guards the index of the content-addressed area (every change
+// to cas, and lru, used, count, busy) and the set of open torrents. It is
+// held only for memory work, never across a system call. Membership (Has,
+// and so Torrent.PieceComplete on every block written) takes no lock: cas
+// is a sync.Map, read lock-free and written only with mu held, so that it
+// and the LRU list agree for any holder of mu. Opening a piece pins its entry under it and opens the file and records
+// the use time after; eviction takes entries out of the index under it and
+// unlinks their files after. busy marks the names with such a file
+// operation in flight, so that a commit of a piece being deleted waits for
+// the deletion instead of racing it. OnCommit and OnEvict run with no lock
+// held.
 type Store struct {
 	dir  string
 	opts Options
 	lock *os.File
+	fs   fileSystem // opts.fs or osFS
 
-	mu       sync.Mutex
-	cas      map[Sum]*entry
-	used     int64
+	mu       sync.RWMutex
+	cas      sync.Map              // Sum → *entry: the stored pieces
+	lru      lruList               // the entries of cas, most recently used first
+	used     int64                 // their bytes
+	count    int                   // their number
+	busy     map[Sum]chan struct{} // names being renamed or unlinked; closed when done
 	torrents map[metainfo.InfoHash]*Torrent
 	closed   bool
 }
@@ -110,7 +138,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{dir: dir, opts: opts, cas: make(map[Sum]*entry), torrents: make(map[metainfo.InfoHash]*Torrent)}
+	s := &Store{dir: dir, opts: opts, busy: make(map[Sum]chan struct{}),
+		torrents: make(map[metainfo.InfoHash]*Torrent)}
+	s.lru.init()
+	s.fs = opts.fs
+	if s.fs == nil {
+		s.fs = osFS{}
+	}
 	for _, d := range []string{s.internalDir(), s.casDir(), filepath.Join(s.internalDir(), "torrents")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -141,8 +175,14 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // scan indexes sha256/: every file named by a valid digest in the directory
-// of its first two hex digits. Its mtime is its last use.
+// of its first two hex digits. Its mtime is its last use, which orders the
+// LRU list.
 func (s *Store) scan() error {
+	type found struct {
+		e     *entry
+		mtime time.Time
+	}
+	var all []found
 	subs, err := os.ReadDir(s.casDir())
 	if err != nil {
 		return fmt.Errorf("store: scan: %w", err)
@@ -165,9 +205,12 @@ func (s *Store) scan() error {
 			if err != nil {
 				continue // removed meanwhile
 			}
-			s.cas[sum] = &entry{size: fi.Size(), lastUse: fi.ModTime()}
-			s.used += fi.Size()
+			all = append(all, found{&entry{sum: sum, size: fi.Size()}, fi.ModTime()})
 		}
+	}
+	slices.SortFunc(all, func(a, b found) int { return a.mtime.Compare(b.mtime) })
+	for _, f := range all { // oldest first, so the newest ends at the front
+		s.insertLocked(f.e)
 	}
 	return nil
 }
@@ -195,7 +238,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	ts := make([]*Torrent, 0, len(s.torrents))
 	for _, t := range s.torrents {
-		ts = append(ts, t)
+		if t != nil { // nil: still opening; it will see closed
+			ts = append(ts, t)
+		}
 	}
 	s.mu.Unlock()
 	for _, t := range ts {
@@ -210,7 +255,7 @@ func (s *Store) Dir() string { return s.dir }
 // Usage returns the bytes and number of pieces in the content-addressed
 // area.
 func (s *Store) Usage() (bytes int64, pieces int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.used, len(s.cas)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.used, s.count
 }

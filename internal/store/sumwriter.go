@@ -8,7 +8,7 @@ import (
 
 // SumWriter writes one content-addressed piece outside any torrent, in
 // order from its first byte: the road for a file fetched from a mirror whole.
-// One goroutine at a time.
+// One goroutine at a time; Write keeps nothing of its argument.
 type SumWriter struct {
 	s    *Store
 	sum  Sum
@@ -18,14 +18,15 @@ type SumWriter struct {
 }
 
 // CreateSum starts writing the piece of size bytes whose SHA256 is sum.
-// Several writers of one sum may run at once: the first to commit stores it.
+// Several writers of one sum may run at once: the first to commit stores it
+// (and OnCommit runs once), the others' Commit finds it there and succeeds.
 func (s *Store) CreateSum(sum Sum, size int64) (*SumWriter, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("store: create piece %s: negative size %d", sum, size)
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	closed := s.closed
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}
@@ -36,13 +37,17 @@ func (s *Store) CreateSum(sum Sum, size int64) (*SumWriter, error) {
 	return &SumWriter{s: s, sum: sum, p: p}, nil
 }
 
-// Write appends b to the piece.
+// Write appends b to the piece. Writing past the size given to CreateSum
+// writes nothing and fails.
 func (w *SumWriter) Write(b []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("store: write piece %s: already committed or aborted", w.sum)
 	}
+	if w.off+int64(len(b)) > w.p.length {
+		return 0, fmt.Errorf("store: write piece %s: %d bytes at %d go past its size %d", w.sum, len(b), w.off, w.p.length)
+	}
 	if err := w.p.write(w.off, b); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("store: write piece %s: %w", w.sum, err)
 	}
 	w.off += int64(len(b))
 	return len(b), nil
@@ -53,26 +58,32 @@ func (w *SumWriter) Written() int64 { return w.off }
 
 // Commit checks the SHA256 and stores the piece durably (ErrIncomplete when
 // bytes are missing, the writer staying usable; ErrHashMismatch when the data
-// is wrong, the data discarded).
+// is wrong, the data discarded). After any other outcome the writer is done.
 func (w *SumWriter) Commit() error {
 	if w.done {
 		return fmt.Errorf("store: commit piece %s: already committed or aborted", w.sum)
 	}
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	if !w.p.complete() {
-		return fmt.Errorf("%w: piece %s has %d of %d bytes", ErrIncomplete, w.sum, w.p.received(), w.p.length)
+	p := w.p
+	p.mu.Lock()
+	if !p.complete() {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: piece %s has %d of %d bytes", ErrIncomplete, w.sum, p.received(), p.length)
 	}
 	w.done = true
-	if got := w.p.sum(); !bytes.Equal(got, w.sum[:]) {
-		w.p.discard()
+	if got := p.sum(); !bytes.Equal(got, w.sum[:]) {
+		p.discard()
+		p.mu.Unlock()
 		return fmt.Errorf("%w: piece %s: got %x", ErrHashMismatch, w.sum, got)
 	}
-	if err := w.p.seal(); err != nil {
-		w.p.discard()
+	err := p.seal(w.s.fs)
+	if err != nil {
+		p.discard()
+	}
+	p.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	return w.s.commitCAS(w.p.path, w.sum, w.p.length)
+	return w.s.commitCAS(p.path, w.sum, p.length)
 }
 
 // Abort discards what was written; harmless after Commit.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"sync"
@@ -12,9 +13,20 @@ import (
 	"github.com/debtorrent/debtorrent/metainfo"
 )
 
-// Torrent is one torrent's view of the store: blocks are written into a
-// piece's temporary file, FinishPiece checks the piece's hash and makes it
-// readable, OpenPiece reads verified pieces. Safe for concurrent use.
+// Torrent is one torrent's view of the store: blocks are written (into a
+// Debian piece's temporary file, or in place into a standard torrent's
+// files), FinishPiece checks the piece's hash and makes it readable,
+// OpenPiece reads verified pieces. Safe for concurrent use: blocks
+// of one piece or of different pieces may be written at once, and
+// FinishPiece may race WriteBlock (a block that arrives after its piece was
+// verified is dropped).
+//
+// Locking. mu guards the map of pieces being written and is taken for
+// reading on each block once the piece's partial exists (for writing only
+// to create or remove one); each partial has its own lock for its data and
+// hash, held while a block is written or the piece finished; membership
+// asks the store (no lock) or the fixed layout (read lock). No lock of the
+// Store is held while a block is written.
 //
 // For a PiecePerFile (Debian) torrent a piece is complete whenever the store
 // holds its SHA256, whoever wrote it: pieces shared with other torrents, or
@@ -25,32 +37,49 @@ type Torrent struct {
 	info  *metainfo.Info
 	fixed *fixedLayout // nil for PiecePerFile
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	partials map[int]*partial
 	closed   bool
 }
 
 // OpenTorrent returns the torrent's view of the store, finding what of it is
 // already verified on disk. A torrent can be open once at a time.
+//
+// The torrent's name is reserved under the store's lock; its record is read
+// and written (with fsyncs) outside it.
 func (s *Store) OpenTorrent(info *metainfo.Info) (*Torrent, error) {
+	ih := info.InfoHash()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	ih := info.InfoHash()
 	if _, dup := s.torrents[ih]; dup {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("store: torrent %s is already open", ih)
 	}
+	s.torrents[ih] = nil // reserved while opening
+	s.mu.Unlock()
+
 	t := &Torrent{s: s, info: info, partials: make(map[int]*partial)}
+	var err error
 	if info.Layout == metainfo.FixedPieces {
-		fl, err := openFixed(s, info)
-		if err != nil {
-			return nil, err
+		t.fixed, err = openFixed(s, info)
+	}
+	s.mu.Lock()
+	if err == nil && s.closed {
+		err = ErrClosed
+	}
+	if err != nil {
+		delete(s.torrents, ih)
+		s.mu.Unlock()
+		if t.fixed != nil {
+			t.fixed.close()
 		}
-		t.fixed = fl
+		return nil, err
 	}
 	s.torrents[ih] = t
+	s.mu.Unlock()
 	return t, nil
 }
 
@@ -100,7 +129,15 @@ func (t *Torrent) Completed() *bitfield.Bitfield {
 }
 
 // WriteBlock stores data at off within piece i. Writing to a piece that is
-// already complete does nothing.
+// already complete does nothing, and so does a block that arrives while its
+// piece is being finished.
+//
+// A Debian piece is written into a temporary file; a standard torrent's
+// piece straight into the torrent's files (verified in place), where it is
+// readable only once FinishPiece verified it. Bytes of a verified piece are
+// never written: a piece's partial exists only until it is verified, and a
+// new one is made only for a piece not verified (checked under t.mu, which
+// FinishPiece takes after marking the piece verified).
 func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	pc, err := t.piece(i)
 	if err != nil {
@@ -109,26 +146,49 @@ func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	if t.PieceComplete(i) {
 		return nil
 	}
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	t.mu.RLock()
+	p, closed := t.partials[i], t.closed
+	t.mu.RUnlock()
+	if closed {
 		return ErrClosed
 	}
-	p := t.partials[i]
 	if p == nil {
-		dir := t.s.tmpDir()
-		if t.fixed != nil {
-			dir = t.fixed.partialDir()
-		}
-		p, err = newPartial(dir, fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
-		if err != nil {
+		t.mu.Lock()
+		if t.closed {
 			t.mu.Unlock()
-			return err
+			return ErrClosed
 		}
-		t.partials[i] = p
+		p = t.partials[i]
+		if p == nil {
+			if t.PieceComplete(i) { // verified since the check above
+				t.mu.Unlock()
+				return nil
+			}
+			p, err = t.newPartial(i, pc)
+			if err != nil {
+				t.mu.Unlock()
+				return err
+			}
+			t.partials[i] = p
+		}
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
-	return p.write(off, data)
+	err = p.write(off, data)
+	if errors.Is(err, errFinished) {
+		if t.PieceComplete(i) {
+			return nil // a late duplicate of a verified piece's block
+		}
+		return fmt.Errorf("store: piece %d was discarded while block [%d, %d) was written; write it again: %w", i, off, off+int64(len(data)), err)
+	}
+	return err
+}
+
+// newPartial starts piece i (t.mu held).
+func (t *Torrent) newPartial(i int, pc metainfo.Piece) (*partial, error) {
+	if t.fixed != nil {
+		return newInPlace(t.fixed.pieceFiles(i), pc.Length, t.newHash()), nil
+	}
+	return newPartial(t.s.tmpDir(), fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
 }
 
 // take removes piece i's partial from the torrent if it is still p.
@@ -142,17 +202,18 @@ func (t *Torrent) take(i int, p *partial) {
 
 // FinishPiece checks piece i's hash once all its bytes have arrived. On a
 // match the piece is committed (durably) and becomes readable; on a mismatch
-// its data is discarded and the error wraps ErrHashMismatch. Before every
-// byte has arrived it returns an error wrapping ErrIncomplete and keeps the
-// data.
+// its data is discarded (for a standard torrent: left in its files, claimed
+// by nothing, to be overwritten) and the error wraps ErrHashMismatch. Before
+// every byte has arrived it returns an error wrapping ErrIncomplete and
+// keeps the data.
 func (t *Torrent) FinishPiece(i int) error {
 	pc, err := t.piece(i)
 	if err != nil {
 		return err
 	}
-	t.mu.Lock()
+	t.mu.RLock()
 	p := t.partials[i]
-	t.mu.Unlock()
+	t.mu.RUnlock()
 	if p == nil {
 		if t.PieceComplete(i) {
 			return nil
@@ -161,7 +222,7 @@ func (t *Torrent) FinishPiece(i int) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.f == nil { // finished by a concurrent call
+	if p.done { // finished by a concurrent call
 		if t.PieceComplete(i) {
 			return nil
 		}
@@ -170,16 +231,19 @@ func (t *Torrent) FinishPiece(i int) error {
 	if !p.complete() {
 		return fmt.Errorf("%w: piece %d has %d of %d bytes", ErrIncomplete, i, p.received(), p.length)
 	}
-	t.take(i, p)
+	// The partial leaves the torrent only after the piece is marked
+	// verified (or failed), so that WriteBlock never starts a second one
+	// for a piece being verified.
+	defer t.take(i, p)
 	if got := p.sum(); !bytes.Equal(got, pc.Hash) {
 		p.discard()
 		return fmt.Errorf("%w: piece %d: got %x, want %x", ErrHashMismatch, i, got, pc.Hash)
 	}
 	if t.fixed != nil {
-		defer p.discard()
-		return t.fixed.commit(i, p)
+		p.discard()
+		return t.fixed.markVerified(i)
 	}
-	if err := p.seal(); err != nil {
+	if err := p.seal(t.s.fs); err != nil {
 		p.discard()
 		return err
 	}
@@ -243,13 +307,13 @@ func (t *Torrent) Close() error {
 // OpenSum opens the content-addressed piece with this SHA256 for reading,
 // pinned until the reader is closed.
 func (s *Store) OpenSum(sum Sum) (*PieceReader, error) {
-	f, size, err := s.openCAS(sum)
+	f, e, err := s.openCAS(sum)
 	if err != nil {
 		return nil, err
 	}
 	return &PieceReader{
-		parts:   []section{{f: f, n: size}},
-		size:    size,
-		release: func() { s.release(sum) },
+		parts:   []section{{f: f, n: e.size}},
+		size:    e.size,
+		release: func() { s.release(e) },
 	}, nil
 }

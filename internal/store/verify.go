@@ -25,30 +25,30 @@ type VerifyStats struct {
 // asked; opening the store never does it.
 func (s *Store) Verify(ctx context.Context) (VerifyStats, error) {
 	var st VerifyStats
-	s.mu.Lock()
-	sums := make([]Sum, 0, len(s.cas))
-	for sum := range s.cas {
-		sums = append(sums, sum)
-	}
+	s.mu.RLock()
+	es := make([]*entry, 0, s.count)
+	s.cas.Range(func(_, v any) bool {
+		es = append(es, v.(*entry))
+		return true
+	})
 	ts := make([]*Torrent, 0, len(s.torrents))
 	for _, t := range s.torrents {
-		if t.fixed != nil {
+		if t != nil && t.fixed != nil {
 			ts = append(ts, t)
 		}
 	}
-	s.mu.Unlock()
-	for _, sum := range sums {
+	s.mu.RUnlock()
+	for _, e := range es {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
 		st.Checked++
-		ok, err := s.checkCAS(sum)
+		ok, err := s.checkCAS(e.sum)
 		if err != nil {
 			return st, err
 		}
-		if !ok {
+		if !ok && s.forget(e) {
 			st.Removed++
-			s.forget(sum)
 		}
 	}
 	for _, t := range ts {
