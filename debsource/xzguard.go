@@ -46,17 +46,17 @@ type xzGuard struct {
 type xzState uint8
 
 const (
-	xzStreamHeader xzState = iota // collecting 12 bytes
-	xzBlockOrIndex                // next byte: a block header size, or 0 for the index
-	xzBlockHeader                 // collecting the rest of a block header
-	xzChunkControl                // next byte: an LZMA2 chunk control
-	xzChunkHeader                 // collecting the rest of a chunk header
-	xzSkip                        // skipping need bytes of chunk data, then a chunk control
-	xzBlockPadding                // skipping zero bytes to a multiple of 4, then the check
-	xzBlockCheck                  // skipping need bytes of check
-	xzIndex                       // collecting the index (up to its end, found by parsing)
-	xzFooter                      // collecting 12 bytes
-	xzStreamPadding               // zero bytes, or the next stream's magic
+	xzStreamHeader  xzState = iota // collecting 12 bytes
+	xzBlockOrIndex                 // next byte: a block header size, or 0 for the index
+	xzBlockHeader                  // collecting the rest of a block header
+	xzChunkControl                 // next byte: an LZMA2 chunk control
+	xzChunkHeader                  // collecting the rest of a chunk header
+	xzSkip                         // skipping need bytes of chunk data, then a chunk control
+	xzBlockPadding                 // skipping zero bytes to a multiple of 4, then the check
+	xzBlockCheck                   // skipping need bytes of check
+	xzIndex                        // collecting the index (up to its end, found by parsing)
+	xzFooter                       // collecting 12 bytes
+	xzStreamPadding                // zero bytes, or the next stream's magic
 )
 
 var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
