@@ -10,7 +10,7 @@ import (
 )
 
 // ErrBadData is wrapped by the error of a fetch of a file that every
-// mirror recently served with a wrong hash (reported with BadHash): the
+// mirror served with a wrong hash twice over (reported with BadHash): the
 // fetch fails at once, without asking, until a cool-down passes. Test
 // with errors.Is.
 var ErrBadData = errors.New("websource: every mirror served data that failed its hash check")
@@ -42,7 +42,9 @@ type badData struct {
 }
 
 // strike records that every mirror has now served path badly, and
-// returns the cool-down it starts.
+// returns the cool-down it starts: none the first time (one more round is
+// allowed at once: a mirror caught mid-sync, a corrupted transfer), then
+// base, doubling.
 func (b *badData) strike(path string, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -62,7 +64,10 @@ func (b *badData) strike(path string, now time.Time) time.Duration {
 		b.paths[path] = c
 	}
 	c.strikes++
-	d := b.base << min(c.strikes-1, maxBadDataCooldownShift)
+	if c.strikes == 1 {
+		return 0
+	}
+	d := b.base << min(c.strikes-2, maxBadDataCooldownShift)
 	c.until = now.Add(d)
 	return d
 }

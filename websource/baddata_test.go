@@ -30,6 +30,9 @@ func TestBadDataCooldown(t *testing.T) {
 	_, res, err = fetchAll(t, src, req)
 	require.NoError(t, err, "one bad mirror: the other is asked")
 	src.BadHash(debPath, res.Sources[0])
+	_, res, err = fetchAll(t, src, req)
+	require.NoError(t, err, "every mirror failed once: one more round is allowed")
+	src.BadHash(debPath, res.Sources[0])
 
 	hits := a.hits.Load() + b.hits.Load()
 	for range 50 { // the engine retrying in a loop
@@ -61,6 +64,9 @@ func TestBadDataCooldownSingleMirror(t *testing.T) {
 	req := Request{Path: debPath, Length: 100, FileSize: 100}
 	_, res, err := fetchAll(t, src, req)
 	require.NoError(t, err)
+	src.BadHash(debPath, res.Sources[0])
+	_, res, err = fetchAll(t, src, req)
+	require.NoError(t, err, "the same mirror once more")
 	src.BadHash(debPath, res.Sources[0])
 	_, _, err = fetchAll(t, src, req)
 	require.ErrorIs(t, err, ErrBadData)

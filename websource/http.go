@@ -55,9 +55,9 @@ type Options struct {
 	// Client given is not modified: a copy with this policy is used.
 	AllowRedirect func(from, to *url.URL) bool
 	// BadDataCooldown is how long fetches of a file fail fast with
-	// ErrBadData once every mirror served it with a wrong hash (reported
-	// through BadHash); it doubles with each further such round, up to 32
-	// times (default DefaultBadDataCooldown, 30 s).
+	// ErrBadData once every mirror served it with a wrong hash in two
+	// rounds (reported through BadHash); it doubles with each further
+	// round, up to 32 times (default DefaultBadDataCooldown, 30 s).
 	BadDataCooldown time.Duration
 }
 
@@ -185,9 +185,9 @@ func (s *HTTPSource) Stats() []MirrorStats {
 
 // BadHash makes the mirror named source avoid path from now on: it is only
 // asked for that file when every other mirror has failed too. Once every
-// mirror has served path badly, fetches of it fail fast with ErrBadData for
-// a cool-down (Options.BadDataCooldown, doubling each time it happens
-// again).
+// mirror has served path badly twice (the second round is allowed at once),
+// fetches of it fail fast with ErrBadData for a cool-down
+// (Options.BadDataCooldown, doubling each time it happens again).
 func (s *HTTPSource) BadHash(path, source string) {
 	s.badHash(path, source, time.Now())
 }
@@ -202,6 +202,9 @@ func (s *HTTPSource) badHash(path, source string, now time.Time) {
 	}
 	if all {
 		d := s.bad.strike(path, now)
+		if d == 0 {
+			return
+		}
 		s.opts.Logger.Warn("websource: every mirror served a file that failed its hash; failing its fetches for a while",
 			"path", path, "cooldown", d)
 	}
