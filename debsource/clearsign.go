@@ -40,6 +40,9 @@ var ErrNotClearsigned = errors.New("debsource: not a clearsigned message")
 // limited to "Hash:", and every body line starting with '-' must be
 // dash-escaped.
 func ParseClearsigned(raw []byte) (*Clearsigned, error) {
+	if len(raw) > MaxReleaseBytes+MaxSignatureBytes {
+		return nil, fmt.Errorf("%w: %d bytes, larger than the %d an InRelease may take", ErrNotClearsigned, len(raw), MaxReleaseBytes+MaxSignatureBytes)
+	}
 	cs := &Clearsigned{Raw: raw}
 	lines := splitLines(raw)
 	i := 0

@@ -110,19 +110,53 @@ func (d *Decompressor) Close() error {
 	return nil
 }
 
-// Decompress returns a reader of r's decompressed content, streaming: memory
-// is the decoder's window (xz: the dictionary the stream declares; zstd:
-// at most 128 MiB), never the whole file. An .xz stream may declare a
-// dictionary of up to 4 GiB, which the decoder allocates: check a fetched
-// file's compressed size and SHA256 against the signed Release before
-// decompressing it. The format is
+// Limits of Decompress.
+const (
+	// DefaultMaxDecompressed is the most bytes Decompress produces before
+	// failing with ErrTooLarge: 1 GiB, twenty times Debian bookworm's
+	// main/binary-amd64 Packages (47.7 MiB uncompressed, 8.5 MiB as xz),
+	// so a real index never comes near it, while a decompression bomb
+	// stops there.
+	DefaultMaxDecompressed = 1 << 30
+	// DefaultMaxXZDict is the largest xz (LZMA2) dictionary Decompress
+	// accepts: the decoder allocates what a stream declares (up to 4 GiB).
+	// Debian's Packages.xz use 8 MiB (xz -6; -9 uses 64 MiB).
+	DefaultMaxXZDict = 64 << 20
+)
+
+// DecompressOptions bound a decompression; zero fields take the defaults.
+type DecompressOptions struct {
+	// MaxBytes is the most decompressed bytes produced (default
+	// DefaultMaxDecompressed); past it reads fail with ErrTooLarge.
+	MaxBytes int64
+	// MaxXZDict is the largest xz dictionary accepted (default
+	// DefaultMaxXZDict); a stream declaring more fails with ErrTooLarge
+	// before the decoder allocates it.
+	MaxXZDict int64
+}
+
+// Decompress is DecompressWith with the default limits.
+func Decompress(r io.Reader, name string) (*Decompressor, error) {
+	return DecompressWith(r, name, DecompressOptions{})
+}
+
+// DecompressWith returns a reader of r's decompressed content, streaming:
+// memory is the decoder's window (xz: the dictionary the stream declares,
+// at most opts.MaxXZDict; zstd: at most 128 MiB), never the whole file, and
+// at most opts.MaxBytes come out (ErrTooLarge past it). The format is
 // recognised by its magic bytes, which decide: a by-hash path has no
 // extension, and a wrong extension must not feed xz data to a text parser.
 // name (a file name or path, may be "") is used as a cross-check: when its
 // extension names a compression the content does not have, Decompress
 // returns ErrCompressionMismatch. Content without a known magic is taken as
 // plain text.
-func Decompress(r io.Reader, name string) (*Decompressor, error) {
+func DecompressWith(r io.Reader, name string, opts DecompressOptions) (*Decompressor, error) {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxDecompressed
+	}
+	if opts.MaxXZDict <= 0 {
+		opts.MaxXZDict = DefaultMaxXZDict
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(10)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -143,13 +177,19 @@ func Decompress(r io.Reader, name string) (*Decompressor, error) {
 		}
 		d.Reader = zr
 	case XZ:
+		// The guard sees every byte before the decoder does and stops a
+		// block header declaring too large a dictionary.
+		guard := newXZGuard(br, opts.MaxXZDict)
 		var cfg xz.ReaderConfig
 		cfg.SingleStream = false
-		xr, err := cfg.NewReader(br)
+		xr, err := cfg.NewReader(guard)
 		if err != nil {
+			if guard.err != nil {
+				err = guard.err
+			}
 			return nil, fmt.Errorf("debsource: xz %s: %w", displayName(name), err)
 		}
-		d.Reader = xr
+		d.Reader = &guardedReader{r: xr, guard: guard}
 	case Bzip2:
 		d.Reader = bzip2.NewReader(br)
 	case LZ4:
@@ -161,7 +201,45 @@ func Decompress(r io.Reader, name string) (*Decompressor, error) {
 		}
 		d.Reader, d.close = zr, zr.Close
 	}
+	d.Reader = &outputLimit{r: d.Reader, left: opts.MaxBytes, max: opts.MaxBytes, name: displayName(name)}
 	return d, nil
+}
+
+// guardedReader reports the xz guard's error rather than what the decoder
+// made of it.
+type guardedReader struct {
+	r     io.Reader
+	guard *xzGuard
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && g.guard.err != nil {
+		err = g.guard.err
+	}
+	return n, err
+}
+
+// outputLimit fails a decompression that produces more than max bytes.
+type outputLimit struct {
+	r    io.Reader
+	left int64
+	max  int64
+	name string
+}
+
+func (o *outputLimit) Read(p []byte) (int, error) {
+	if int64(len(p)) > o.left+1 {
+		p = p[:o.left+1]
+	}
+	n, err := o.r.Read(p)
+	if int64(n) > o.left {
+		n = int(o.left)
+		o.left = 0
+		return n, fmt.Errorf("%w: %s decompresses to more than %d bytes", ErrTooLarge, o.name, o.max)
+	}
+	o.left -= int64(n)
+	return n, err
 }
 
 func displayName(name string) string {

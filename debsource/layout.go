@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // PathKind is the broad class of a path under a mirror root.
@@ -157,6 +158,9 @@ func cleanMirrorPath(escaped string) (string, error) {
 	p, err := url.PathUnescape(escaped)
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrUnsafePath, escaped, err)
+	}
+	if !utf8.ValidString(p) {
+		return "", fmt.Errorf("%w: %q decodes to invalid UTF-8 (an overlong or broken sequence, such as %%c0%%ae for '.')", ErrUnsafePath, escaped)
 	}
 	for _, c := range strings.Split(p, "/") {
 		switch c {

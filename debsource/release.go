@@ -65,8 +65,14 @@ type dirHash struct {
 
 // Limits on what ParseRelease accepts.
 const (
-	// MaxReleaseBytes is the largest Release file ParseRelease reads.
-	MaxReleaseBytes = 32 << 20
+	// MaxReleaseBytes is the largest Release file ParseRelease reads, and
+	// (with MaxSignatureBytes) the largest InRelease ParseInRelease
+	// splits: 8 MiB, fifty times Debian bookworm's (151 KB). Ubuntu's,
+	// with every architecture and by-hash, stay under 1 MB.
+	MaxReleaseBytes = 8 << 20
+	// MaxSignatureBytes is the room an InRelease may take on top of
+	// MaxReleaseBytes for its armor and signatures.
+	MaxSignatureBytes = 64 << 10
 	// MaxReleaseFiles is the most index lines a Release may list.
 	MaxReleaseFiles = 200_000
 )

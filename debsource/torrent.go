@@ -109,6 +109,13 @@ func SkipReasons() []SkipReason {
 	return out
 }
 
+// MaxTorrentPackages is the most packages BuildInfo puts in one torrent:
+// 262,144, four times Debian bookworm's main/binary-amd64 (63,440), and a
+// quarter of metainfo.MaxFiles, so that a hostile Packages of tiny stanzas
+// costs at most some tens of MB (about 200 bytes per package) before it
+// is refused.
+const MaxTorrentPackages = 1 << 18
+
 // BuildInfo reads an uncompressed Packages file and builds its torrent: one
 // piece per package in file order, of the package's Size, checked by its
 // SHA256, at its Filename. The same Packages file always gives the same
@@ -116,7 +123,7 @@ func SkipReasons() []SkipReason {
 // result, never fatal; a syntax error in the file is.
 func BuildInfo(r io.Reader, name TorrentName) (*TorrentResult, error) {
 	res := &TorrentResult{}
-	files, hashes, err := collectPieces(NewPackagesReader(r), res)
+	files, hashes, err := collectPieces(NewPackagesReader(r), res, MaxTorrentPackages)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +140,7 @@ func BuildInfo(r io.Reader, name TorrentName) (*TorrentResult, error) {
 
 // collectPieces reads every entry, keeping the usable ones as files and one
 // flat run of SHA256 digests. The only allocation per kept entry is its path.
-func collectPieces(pr *PackagesReader, res *TorrentResult) ([]metainfo.File, []byte, error) {
+func collectPieces(pr *PackagesReader, res *TorrentResult, maxFiles int) ([]metainfo.File, []byte, error) {
 	var (
 		files  []metainfo.File
 		hashes []byte
@@ -174,8 +181,8 @@ func collectPieces(pr *PackagesReader, res *TorrentResult) ([]metainfo.File, []b
 			skip(SkipBadFilename, rec.Line)
 			continue
 		}
-		if len(files) >= metainfo.MaxFiles {
-			return nil, nil, fmt.Errorf("debsource: Packages lists more than %d usable packages, more than a torrent may hold", metainfo.MaxFiles)
+		if len(files) >= maxFiles {
+			return nil, nil, fmt.Errorf("debsource: Packages lists more than %d usable packages, more than a torrent of this program may hold", maxFiles)
 		}
 		seen[path] = struct{}{}
 		files = append(files, metainfo.File{Path: path, Length: rec.Size})

@@ -145,6 +145,9 @@ func (s *HTTPSource) netError(ctx context.Context, stalled *atomic.Bool, err err
 	if stalled.Load() {
 		return failf(transient, "no answer within %v", s.opts.IdleTimeout)
 	}
+	if errors.Is(err, errRedirectRefused) {
+		return &attemptError{kind: broken, err: err}
+	}
 	return &attemptError{kind: transient, err: err}
 }
 

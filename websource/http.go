@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -47,6 +48,17 @@ type Options struct {
 	UserAgent string
 	// Logger receives debug logs of retries and failovers (default: none).
 	Logger *slog.Logger
+	// AllowRedirect, when set, is asked before following each redirect
+	// (from the URL that answered 3xx to the one it names); when it returns
+	// false the redirect is not followed and that mirror fails the fetch
+	// (others are tried). Nil follows redirects as the Client does. The
+	// Client given is not modified: a copy with this policy is used.
+	AllowRedirect func(from, to *url.URL) bool
+	// BadDataCooldown is how long fetches of a file fail fast with
+	// ErrBadData once every mirror served it with a wrong hash in two
+	// rounds (reported through BadHash); it doubles with each further
+	// round, up to 32 times (default DefaultBadDataCooldown, 30 s).
+	BadDataCooldown time.Duration
 }
 
 func (o *Options) fill() {
@@ -77,6 +89,9 @@ func (o *Options) fill() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.BadDataCooldown <= 0 {
+		o.BadDataCooldown = DefaultBadDataCooldown
+	}
 }
 
 // newTransport builds the connection pool shared by all mirrors.
@@ -103,6 +118,7 @@ type HTTPSource struct {
 	opts      Options
 	mirrors   []*mirror
 	transport *http.Transport // the Transport NewHTTP created, nil when Options.Client was given
+	bad       badData
 }
 
 var _ WebSource = (*HTTPSource)(nil)
@@ -134,6 +150,9 @@ func newSource(ms []*mirror, opts Options) (*HTTPSource, error) {
 		tr = newTransport(opts.PerHost)
 		opts.Client = &http.Client{Transport: tr}
 	}
+	if opts.AllowRedirect != nil {
+		opts.Client = withRedirectPolicy(opts.Client, opts.AllowRedirect)
+	}
 	sems := make(map[string]chan struct{})
 	for _, m := range ms {
 		h := m.host()
@@ -142,7 +161,7 @@ func newSource(ms []*mirror, opts Options) (*HTTPSource, error) {
 		}
 		m.sem = sems[h]
 	}
-	return &HTTPSource{opts: opts, mirrors: ms, transport: tr}, nil
+	return &HTTPSource{opts: opts, mirrors: ms, transport: tr, bad: badData{base: opts.BadDataCooldown, paths: make(map[string]*coolDown)}}, nil
 }
 
 // Close closes the idle connections of the source's own connection pool
@@ -165,12 +184,29 @@ func (s *HTTPSource) Stats() []MirrorStats {
 }
 
 // BadHash makes the mirror named source avoid path from now on: it is only
-// asked for that file when every other mirror has failed too.
+// asked for that file when every other mirror has failed too. Once every
+// mirror has served path badly twice (the second round is allowed at once),
+// fetches of it fail fast with ErrBadData for a cool-down
+// (Options.BadDataCooldown, doubling each time it happens again).
 func (s *HTTPSource) BadHash(path, source string) {
+	s.badHash(path, source, time.Now())
+}
+
+func (s *HTTPSource) badHash(path, source string, now time.Time) {
+	all := true
 	for _, m := range s.mirrors {
 		if m.name == source {
 			m.markBad(path)
 		}
+		all = all && m.isBad(path)
+	}
+	if all {
+		d := s.bad.strike(path, now)
+		if d == 0 {
+			return
+		}
+		s.opts.Logger.Warn("websource: every mirror served a file that failed its hash; failing its fetches for a while",
+			"path", path, "cooldown", d)
 	}
 }
 
@@ -229,6 +265,9 @@ func (s *HTTPSource) Fetch(ctx context.Context, req Request, w io.Writer) (Resul
 	var res Result
 	if err := req.Validate(); err != nil {
 		return res, err
+	}
+	if wait := s.bad.wait(req.Path, time.Now()); wait > 0 {
+		return res, fmt.Errorf("websource: fetch %s: %w; not asking again for %v", req, ErrBadData, wait.Round(time.Second))
 	}
 	cur, end := req.Offset, req.Offset+req.Length
 	st := &fetchState{

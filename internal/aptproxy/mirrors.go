@@ -3,6 +3,7 @@ package aptproxy
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -97,8 +98,20 @@ func (t Target) RootURLs() []string {
 	return out
 }
 
-// Mirrors is the set of mirrors a proxy serves.
+// Mirrors is the set of mirrors a proxy serves. Set SelfHosts before the
+// first Resolve; Resolve may then be called concurrently.
 type Mirrors struct {
+	// SelfHosts are the host names, besides the defaults, under which
+	// the proxy's own pages (status, metrics) are served: "apt-cache.lan"
+	// (any port) or "apt-cache.lan:3142" (that port only); case does not
+	// matter. The defaults need no configuration: an IP address literal
+	// (127.0.0.1:3142, [::1]:3142, 192.168.1.5:3142), localhost and names
+	// under .localhost, and an absent Host (HTTP/1.0). A request for the
+	// proxy's pages under any other Host is refused (403): a web page
+	// whose name was rebound to this machine's address (DNS rebinding)
+	// sends its own name, never an IP literal, so it cannot read them.
+	SelfHosts []string
+
 	byName map[string]*Mirror
 	list   []*Mirror
 }
@@ -126,6 +139,10 @@ var (
 	ErrSelf = errors.New("aptproxy: request for the proxy itself")
 	// ErrNotAllowed: the request names no configured mirror (403).
 	ErrNotAllowed = errors.New("not a configured mirror")
+	// ErrForeignHost: a request for the proxy's own pages came with a
+	// Host that is not the proxy's (see Mirrors.SelfHosts); it also
+	// wraps ErrNotAllowed (403).
+	ErrForeignHost = errors.New("Host is not one of the proxy's names")
 )
 
 // Resolve finds the target of a request: an absolute URL (forward proxy)
@@ -140,9 +157,45 @@ func (t *Mirrors) Resolve(r *http.Request) (Target, error) {
 	name, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	m, ok := t.byName[name]
 	if !ok {
+		if !t.isSelfHost(r.Host) {
+			return Target{}, fmt.Errorf("%w: %q (%w); the proxy's pages are served to an IP address, localhost or a name in SelfHosts",
+				ErrForeignHost, r.Host, ErrNotAllowed)
+		}
 		return Target{}, ErrSelf
 	}
 	return finish(m, 0, rest)
+}
+
+// isSelfHost reports whether a request's Host names the proxy (see
+// SelfHosts).
+func (t *Mirrors) isSelfHost(hostport string) bool {
+	if hostport == "" {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
+		host = hostport[1 : len(hostport)-1]
+	}
+	host = strings.ToLower(host)
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return true
+	}
+	for _, s := range t.SelfHosts {
+		if _, _, err := net.SplitHostPort(s); err == nil {
+			if strings.EqualFold(s, hostport) {
+				return true
+			}
+		} else if strings.EqualFold(strings.TrimSuffix(s, "."), name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Mirrors) resolveAbsolute(u *url.URL) (Target, error) {

@@ -7,6 +7,13 @@
 // identical requests makes one upstream fetch, files are written to a
 // temporary name and renamed, and upstream status codes come back as
 // *StatusError so the caller can pass them on.
+//
+// Hostile upstreams are bounded: a request may carry an Expectation (size
+// and SHA256) that the body is checked against as it arrives, by-hash names
+// are checked against their own digest, the total size may be capped
+// (least recently used files go first), redirects may be limited to
+// configured hosts, and a cache directory belongs to one process (a lock
+// file), which removes the temporary files a killed process left.
 package indexcache
 
 import (
@@ -18,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -63,8 +71,19 @@ type Options struct {
 	MaxFileBytes              int64
 	// UserAgent is sent upstream (default "debtorrent").
 	UserAgent string
-	// Logger receives debug logs (default: none).
+	// Logger receives debug logs, and evictions at info level (default:
+	// none).
 	Logger *slog.Logger
+	// MaxBytes caps the total size of the cache files (0: no cap). Past
+	// it the least recently used files no Entry holds open are deleted.
+	MaxBytes int64
+	// AllowRedirect, when set, is asked before following each redirect
+	// (from the URL that answered 3xx to the one it names). When it
+	// returns false the redirect is not followed and Get returns the 3xx
+	// as a *StatusError with its Location, for the caller to pass on. Nil
+	// follows every redirect (up to 10), as before. The Client given is
+	// not modified: a copy with this policy is used.
+	AllowRedirect func(from, to *url.URL) bool
 }
 
 // Request names what to get.
@@ -78,11 +97,19 @@ type Request struct {
 	Mode Mode
 	// Valid accepts a cached copy in Validated mode.
 	Valid func(Meta) bool
-	// NoCache forces a conditional request upstream even in Validated
-	// mode (the client sent Cache-Control: max-age=0 or no-cache).
-	// Immutable files are still served from the cache: their name is their
-	// content.
+	// NoCache forces a conditional request upstream (the client sent
+	// Cache-Control: max-age=0 or no-cache), in every mode, except for
+	// a cached copy that meets an expectation (Expect, or a by-hash name):
+	// its content is known to be right.
 	NoCache bool
+	// Expect, when set, is what the body must be. A fetched body that is
+	// longer is cut off as soon as it passes Expect.Size, and one that
+	// differs is not cached: Get fails with an error wrapping ErrMismatch
+	// (after trying the other URLs). A cached copy that does not meet it
+	// is deleted and fetched again. For Immutable keys ending in
+	// "/by-hash/SHA256/<hex>" the digest in the name is checked without
+	// Expect.
+	Expect *Expectation
 }
 
 // StatusError reports an upstream answer other than 200 or 304.
@@ -90,6 +117,9 @@ type StatusError struct {
 	// URL asked, Status answered.
 	URL    string
 	Status int
+	// Location is the absolute target of a redirect that was not followed
+	// (Options.AllowRedirect refused it), "" otherwise.
+	Location string
 }
 
 func (e *StatusError) Error() string {
@@ -104,6 +134,8 @@ type Cache struct {
 	opts   Options
 	group  singleflight.Group
 	log    *slog.Logger
+	lock   *os.File // holds the directory's flock until Close
+	index  *sizeIndex
 
 	joined  atomic.Int64 // Gets that joined a flight (for tests)
 	fetched atomic.Int64 // body bytes received from upstream
@@ -112,13 +144,22 @@ type Cache struct {
 // BytesFetched returns the body bytes received from upstream so far.
 func (c *Cache) BytesFetched() int64 { return c.fetched.Load() }
 
-// Open returns a cache in dir, creating it.
+// Usage returns the bytes and the number of files in the cache.
+func (c *Cache) Usage() (bytes int64, files int) { return c.index.usage() }
+
+// Open returns a cache in dir, creating it. It takes the directory's lock
+// (a second process opening the same directory gets an error until Close),
+// removes temporary files left by a process that was killed, and indexes
+// the files for MaxBytes (evicting at once if they exceed it).
 func Open(dir string, opts Options) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("indexcache: %w", err)
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{Transport: defaultTransport()}
+	}
+	if opts.AllowRedirect != nil {
+		opts.Client = withRedirectPolicy(opts.Client, opts.AllowRedirect)
 	}
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = DefaultFetchTimeout
@@ -136,25 +177,75 @@ func Open(dir string, opts Options) (*Cache, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	files, removed, err := scanDir(dir)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if removed > 0 {
+		log.Info("indexcache: removed temporary files of interrupted downloads", "dir", dir, "files", removed)
+	}
+	index := newSizeIndex(opts.MaxBytes, files, log)
+	index.mu.Lock()
+	index.evictLocked()
+	index.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Cache{ctx: ctx, cancel: cancel, dir: dir, opts: opts, log: log}, nil
+	return &Cache{ctx: ctx, cancel: cancel, dir: dir, opts: opts, log: log, lock: lock, index: index}, nil
 }
 
-// Close stops upstream fetches in progress and closes idle upstream
-// connections. Files already cached stay.
+// Close stops upstream fetches in progress, closes idle upstream
+// connections and releases the directory's lock. Files already cached
+// stay.
 func (c *Cache) Close() error {
 	c.cancel()
 	c.opts.Client.CloseIdleConnections()
-	return nil
+	return c.lock.Close()
 }
 
 // Peek returns the cached copy of key without asking upstream, or false.
 func (c *Cache) Peek(key string) (*Entry, bool) {
-	e, err := openEntry(keyPath(c.dir, key))
+	return c.PeekExpect(key, nil)
+}
+
+// PeekExpect is Peek for a copy that must meet x (nil: any copy). A
+// cached copy that does not is deleted, so that the next Get fetches it
+// again.
+func (c *Cache) PeekExpect(key string, x *Expectation) (*Entry, bool) {
+	e, err := c.open(keyPath(c.dir, key), x)
 	if err != nil {
 		return nil, false
 	}
 	return e, true
+}
+
+// open opens a cache file for a caller, counting it as in use for the size
+// cap. A file that fails x is deleted and reported as absent.
+func (c *Cache) open(path string, x *Expectation) (*Entry, error) {
+	e, err := openEntry(path)
+	if err != nil {
+		return nil, err
+	}
+	if x != nil && !x.matches(e.Meta) {
+		c.log.Info("indexcache: cached copy does not match what is expected, deleting it",
+			"path", path, "want", x.String(), "size", e.Meta.Size, "sha256", e.Meta.SHA256)
+		e.Close()
+		c.remove(path)
+		return nil, errNoEntry
+	}
+	e.release = c.index.opened(path, headerSize+e.Meta.Size)
+	return e, nil
+}
+
+// remove deletes a cache file.
+func (c *Cache) remove(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.log.Warn("indexcache: delete", "path", path, "err", err)
+	}
+	c.index.removed(path)
 }
 
 // Get returns the file, from the cache or upstream as req.Mode allows. An
@@ -162,11 +253,15 @@ func (c *Cache) Peek(key string) (*Entry, bool) {
 // be reached at all, a cached copy is served if there is one.
 func (c *Cache) Get(ctx context.Context, req Request) (*Entry, error) {
 	path := keyPath(c.dir, req.Key)
-	if e, err := openEntry(path); err == nil {
+	x, err := expectation(req)
+	if err != nil {
+		return nil, err
+	}
+	if e, err := c.open(path, x); err == nil {
 		switch {
-		case req.Mode == Immutable:
+		case req.Mode == Immutable && (!req.NoCache || x != nil):
 			return e, nil
-		case req.Mode == Validated && !req.NoCache && req.Valid != nil && req.Valid(e.Meta):
+		case req.Mode == Validated && (!req.NoCache || x != nil) && req.Valid != nil && req.Valid(e.Meta):
 			return e, nil
 		}
 		e.Close()
@@ -176,7 +271,7 @@ func (c *Cache) Get(ctx context.Context, req Request) (*Entry, error) {
 		// waiting for it, and the cache keeps what it brings.
 		fctx, cancel := context.WithTimeout(c.ctx, c.opts.FetchTimeout)
 		defer cancel()
-		return c.fetch(fctx, path, req)
+		return c.fetch(fctx, path, req, x)
 	})
 	c.joined.Add(1)
 	select {
@@ -188,6 +283,13 @@ func (c *Cache) Get(ctx context.Context, req Request) (*Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("indexcache: %s vanished after fetch: %w", req.Key, err)
 		}
+		if x != nil && !x.matches(e.Meta) {
+			// The flight was started by a request that expected something
+			// else (or nothing) and brought what this one does not want.
+			e.Close()
+			return nil, fmt.Errorf("%w: %s: want %s, upstream has %d bytes, sha256 %s", ErrMismatch, req.Key, x, e.Meta.Size, e.Meta.SHA256)
+		}
+		e.release = c.index.opened(path, headerSize+e.Meta.Size)
 		e.Revalidated = true
 		return e, nil
 	case <-ctx.Done():
@@ -196,13 +298,13 @@ func (c *Cache) Get(ctx context.Context, req Request) (*Entry, error) {
 }
 
 // fetch asks upstream (URLs in order) and updates the cache file.
-func (c *Cache) fetch(ctx context.Context, path string, req Request) (any, error) {
+func (c *Cache) fetch(ctx context.Context, path string, req Request, x *Expectation) (any, error) {
 	old, err := openEntry(path)
 	if err != nil {
 		old = nil
 	} else {
 		defer old.Close()
-		if req.Mode == Validated && (req.Valid == nil || !req.Valid(old.Meta)) {
+		if (req.Mode == Validated && (req.Valid == nil || !req.Valid(old.Meta))) || (x != nil && !x.matches(old.Meta)) {
 			old.Close()
 			old = nil // stale for sure: ask for the whole file
 		}
@@ -210,7 +312,7 @@ func (c *Cache) fetch(ctx context.Context, path string, req Request) (any, error
 	var errs []error
 	var status *StatusError
 	for _, u := range req.URLs {
-		err := c.fetchOne(ctx, path, u, old)
+		err := c.fetchOne(ctx, path, u, old, x)
 		if err == nil {
 			return nil, nil
 		}
@@ -228,7 +330,7 @@ func (c *Cache) fetch(ctx context.Context, path string, req Request) (any, error
 	if status != nil && status.Status < 500 {
 		return nil, status // a truthful "no such file" (or 403...) from upstream
 	}
-	if old != nil && req.Mode != Validated {
+	if old != nil && req.Mode != Validated && !allMismatch(errs) {
 		c.log.Debug("indexcache: upstream failed, serving cached copy", "key", req.Key, "err", errors.Join(errs...))
 		return nil, nil
 	}
@@ -238,8 +340,19 @@ func (c *Cache) fetch(ctx context.Context, path string, req Request) (any, error
 	return nil, fmt.Errorf("indexcache: every upstream failed for %s: %w", req.Key, errors.Join(errs...))
 }
 
+// allMismatch reports whether every error is a content mismatch: upstream
+// is reachable and serves something else, so a cached copy is no fallback.
+func allMismatch(errs []error) bool {
+	for _, err := range errs {
+		if !errors.Is(err, ErrMismatch) {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
 // fetchOne fetches u, conditionally when old is set, into path.
-func (c *Cache) fetchOne(ctx context.Context, path, u string, old *Entry) error {
+func (c *Cache) fetchOne(ctx context.Context, path, u string, old *Entry, x *Expectation) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -272,23 +385,32 @@ func (c *Cache) fetchOne(ctx context.Context, path, u string, old *Entry) error 
 		}
 		return nil
 	case resp.StatusCode != http.StatusOK:
-		return &StatusError{URL: u, Status: resp.StatusCode}
+		se := &StatusError{URL: u, Status: resp.StatusCode}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			if loc, err := resp.Location(); err == nil {
+				se.Location = loc.String()
+			}
+		}
+		return se
 	}
 	if resp.ContentLength > c.opts.MaxFileBytes {
 		return fmt.Errorf("indexcache: %s is %d bytes, more than the %d allowed", u, resp.ContentLength, c.opts.MaxFileBytes)
 	}
-	return c.store(ctx, cancel, path, u, resp)
+	if x != nil && x.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != x.Size {
+		return fmt.Errorf("%w: %s: want %s, upstream announces %d bytes", ErrMismatch, u, x, resp.ContentLength)
+	}
+	return c.store(ctx, cancel, path, u, resp, x)
 }
 
 // store streams a 200 answer's body into a temporary file after a
 // header-sized gap, fills in the header once the size and hash are known,
 // and renames the file into place.
-func (c *Cache) store(ctx context.Context, cancel context.CancelFunc, path, u string, resp *http.Response) error {
+func (c *Cache) store(ctx context.Context, cancel context.CancelFunc, path, u string, resp *http.Response, x *Expectation) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("indexcache: %w", err)
 	}
-	out, err := os.CreateTemp(dir, ".tmp-*")
+	out, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("indexcache: %w", err)
 	}
@@ -300,11 +422,18 @@ func (c *Cache) store(ctx context.Context, cancel context.CancelFunc, path, u st
 	h := sha256.New()
 	watchdog := time.AfterFunc(c.opts.IdleTimeout, cancel)
 	defer watchdog.Stop()
-	src := &idleReader{r: io.LimitReader(resp.Body, c.opts.MaxFileBytes+1), t: watchdog, d: c.opts.IdleTimeout}
+	limit := c.opts.MaxFileBytes
+	if x != nil && x.Size >= 0 {
+		limit = min(limit, x.Size)
+	}
+	src := &idleReader{r: io.LimitReader(resp.Body, limit+1), t: watchdog, d: c.opts.IdleTimeout}
 	n, err := io.Copy(io.MultiWriter(out, h), src)
 	c.fetched.Add(n)
 	if err != nil {
 		return fmt.Errorf("indexcache: GET %s: body: %w", u, err)
+	}
+	if x != nil && x.Size >= 0 && n > x.Size {
+		return fmt.Errorf("%w: %s: want %s, upstream sent more than that; cut off", ErrMismatch, u, x)
 	}
 	if n > c.opts.MaxFileBytes {
 		return fmt.Errorf("indexcache: %s is larger than the %d bytes allowed", u, c.opts.MaxFileBytes)
@@ -315,7 +444,12 @@ func (c *Cache) store(ctx context.Context, cancel context.CancelFunc, path, u st
 	if ctx.Err() != nil {
 		return fmt.Errorf("indexcache: GET %s: %w", u, ctx.Err())
 	}
-	m := Meta{URL: u, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), LastModified: resp.Header.Get("Last-Modified"),
+	var sum [32]byte
+	h.Sum(sum[:0])
+	if x != nil && (sum != x.SHA256 || (x.Size >= 0 && n != x.Size)) {
+		return fmt.Errorf("%w: %s: want %s, got %d bytes, sha256 %x; not cached", ErrMismatch, u, x, n, sum)
+	}
+	m := Meta{URL: u, Size: n, SHA256: hex.EncodeToString(sum[:]), LastModified: resp.Header.Get("Last-Modified"),
 		ETag: resp.Header.Get("ETag"), ContentType: resp.Header.Get("Content-Type"), Fetched: time.Now().UTC()}
 	hdr, err := encodeHeader(m)
 	if err != nil {
@@ -330,6 +464,7 @@ func (c *Cache) store(ctx context.Context, cancel context.CancelFunc, path, u st
 	if err := os.Rename(out.Name(), path); err != nil {
 		return fmt.Errorf("indexcache: %w", err)
 	}
+	c.index.stored(path, headerSize+n)
 	return nil
 }
 

@@ -67,7 +67,13 @@ func TestImmutableAndValidated(t *testing.T) {
 		require.NoError(t, err)
 		readAll(t, e)
 	}
-	assert.Equal(t, 1, len(srv.Log()), "immutable files are fetched once")
+	assert.Equal(t, 1, srv.Count("Release", http.StatusOK), "immutable files are fetched once")
+	assert.Equal(t, 2, srv.Count("Release", http.StatusNotModified), "NoCache revalidates an immutable file nothing vouches for")
+	imm.NoCache = false
+	e, err := c.Get(ctx, imm)
+	require.NoError(t, err)
+	readAll(t, e)
+	require.Equal(t, 3, len(srv.Log()), "without NoCache an immutable file is served without asking")
 
 	valid := true
 	val := Request{Key: "m/val", URLs: []string{srv.URL() + "Release"}, Mode: Validated,
@@ -77,13 +83,13 @@ func TestImmutableAndValidated(t *testing.T) {
 		require.NoError(t, err)
 		readAll(t, e)
 	}
-	assert.Equal(t, 2, len(srv.Log()), "a valid cached copy is served without asking")
+	assert.Equal(t, 4, len(srv.Log()), "a valid cached copy is served without asking")
 	valid = false
-	e, err := c.Get(ctx, val)
+	e, err = c.Get(ctx, val)
 	require.NoError(t, err)
 	readAll(t, e)
-	require.Equal(t, 3, len(srv.Log()))
-	assert.Equal(t, http.StatusOK, srv.Log()[2].Status, "an invalid copy is fetched whole, not revalidated")
+	require.Equal(t, 5, len(srv.Log()))
+	assert.Equal(t, http.StatusOK, srv.Log()[4].Status, "an invalid copy is fetched whole, not revalidated")
 }
 
 func TestBurstMakesOneFetch(t *testing.T) {

@@ -64,6 +64,7 @@ type Entry struct {
 	// Get (false: served from the cache without asking).
 	Revalidated bool
 	f           *os.File
+	release     func() // ends the use counted by the size cap, nil when not counted
 }
 
 // Read implements io.Reader over the body.
@@ -72,8 +73,14 @@ func (e *Entry) Read(p []byte) (int, error) { return e.Body.Read(p) }
 // Seek implements io.Seeker over the body.
 func (e *Entry) Seek(off int64, whence int) (int64, error) { return e.Body.Seek(off, whence) }
 
-// Close closes the file.
-func (e *Entry) Close() error { return e.f.Close() }
+// Close closes the file. Call it once.
+func (e *Entry) Close() error {
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
+	return e.f.Close()
+}
 
 // errNoEntry means no (usable) cache file exists.
 var errNoEntry = errors.New("indexcache: not cached")
@@ -110,7 +117,7 @@ func writeMetaOnly(dir, path string, e *Entry, m Meta) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("indexcache: %w", err)
 	}

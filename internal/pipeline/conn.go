@@ -132,11 +132,15 @@ func (c *conn) readLoop(queue chan<- *slot) {
 		sl := &slot{req: req, done: make(chan *Response, 1), headOnly: req.Method == http.MethodHead}
 		sl.last = req.Close || !(req.ProtoAtLeast(1, 1) || strings.EqualFold(req.Header.Get("Connection"), "keep-alive"))
 		sl.chunked = req.ProtoAtLeast(1, 1)
-		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
-			// Bodies are not read: such a request is answered and the
-			// connection closed after it, so its body is never parsed as a
-			// request.
+		if refusal := refuse(req); refusal != nil {
+			// Answered without the handler, and the connection closed
+			// after it: a body is never read, so it is never parsed as a
+			// request either.
 			sl.last = true
+			sl.done <- refusal
+			c.inFlight.Add(1) // the writer counts it down like any answer
+			c.enqueue(queue, sl)
+			return
 		}
 		if !c.enqueue(queue, sl) {
 			return
@@ -147,6 +151,20 @@ func (c *conn) readLoop(queue chan<- *slot) {
 			return
 		}
 	}
+}
+
+// refuse returns the answer to a request the server does not pass to the
+// handler, or nil: HTTP versions other than 1.0 and 1.1 (505; an
+// "HTTP/2.0" request line is not HTTP/2), and requests with a body (413:
+// this server answers GET and HEAD and never reads bodies).
+func refuse(req *http.Request) *Response {
+	if req.ProtoMajor != 1 || req.ProtoMinor > 1 {
+		return Text(http.StatusHTTPVersionNotSupported, "HTTP version "+req.Proto+" is not supported; use HTTP/1.1")
+	}
+	if req.ContentLength > 0 || len(req.TransferEncoding) > 0 {
+		return Text(http.StatusRequestEntityTooLarge, "request bodies are not accepted; send GET or HEAD without a body")
+	}
+	return nil
 }
 
 func (c *conn) enqueue(queue chan<- *slot, sl *slot) bool {

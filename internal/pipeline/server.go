@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -40,12 +39,24 @@ type Server struct {
 	MaxHeaderBytes int
 	// IdleTimeout, HeaderTimeout and WriteTimeout: see the defaults.
 	IdleTimeout, HeaderTimeout, WriteTimeout time.Duration
-	// Logger receives connection errors at debug level (nil: none).
+	// MaxConns bounds the connections served at once over all listeners
+	// (0: DefaultMaxConns, from the open-file limit). When every slot is
+	// taken Serve stops accepting: new connections wait in the kernel's
+	// listen backlog (and past it, clients retry their SYN) until a served
+	// connection closes, while the connections already served go on. This
+	// was preferred over accepting and answering 503: answering needs a
+	// descriptor, which is exactly what may be missing, and APT retries a
+	// slow connect but gives up a mirror after a 503.
+	MaxConns int
+	// Logger receives connection errors at debug level and accept trouble
+	// (out of descriptors...) at warning level (nil: none).
 	Logger *slog.Logger
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
+	slots     chan struct{} // one token per connection served, MaxConns deep
+	done      chan struct{} // closed by Close
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -54,47 +65,70 @@ type Server struct {
 var ErrServerClosed = errors.New("pipeline: server closed")
 
 // Serve accepts connections on ln and serves each in its own goroutines
-// until Close; it then returns ErrServerClosed.
+// until Close; it then returns ErrServerClosed. Temporary accept errors
+// (EMFILE, ENFILE, ECONNABORTED, ENOBUFS, timeouts...) are retried after a
+// pause growing from 5 ms to 1 s, logged once per burst; any other accept
+// error ends Serve with that error. At MaxConns connections it waits for one
+// to close before accepting more.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrServerClosed
 	}
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
-		s.conns = make(map[net.Conn]struct{})
-	}
+	s.initLocked()
 	s.listeners[ln] = struct{}{}
+	slots, done := s.slots, s.done
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
-	backoff := 5 * time.Millisecond
+	const minBackoff = 5 * time.Millisecond
+	backoff := time.Duration(0)
+	failures := 0
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-done:
+			return ErrServerClosed
+		}
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
+			<-slots
+			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-				time.Sleep(backoff) // accept backoff, not synchronisation
-				backoff = min(2*backoff, time.Second)
-				continue
+			if !temporaryAcceptError(err) {
+				return fmt.Errorf("pipeline: accept: %w", err)
 			}
-			return fmt.Errorf("pipeline: accept: %w", err)
+			failures++
+			if backoff == 0 {
+				backoff = minBackoff
+				s.logger().Warn("pipeline: accept failing, retrying with backoff (raise the open-file limit or lower MaxConns if it says too many open files)",
+					"addr", ln.Addr().String(), "err", err, "max_conns", cap(slots))
+			} else {
+				backoff = min(2*backoff, time.Second)
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-done:
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
 		}
-		backoff = 5 * time.Millisecond
+		if backoff != 0 {
+			s.logger().Warn("pipeline: accept works again", "addr", ln.Addr().String(), "failed_accepts", failures)
+			backoff, failures = 0, 0
+		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
+			<-slots
 			return ErrServerClosed
 		}
 		s.conns[nc] = struct{}{}
@@ -102,6 +136,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
+			defer func() { <-slots }()
 			s.ServeConn(context.Background(), nc)
 			s.mu.Lock()
 			delete(s.conns, nc)
@@ -110,11 +145,37 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// initLocked makes the server's maps and channels on first use.
+func (s *Server) initLocked() {
+	if s.listeners != nil {
+		return
+	}
+	s.listeners = make(map[net.Listener]struct{})
+	s.conns = make(map[net.Conn]struct{})
+	n := s.MaxConns
+	if n <= 0 {
+		n = DefaultMaxConns()
+	}
+	s.slots = make(chan struct{}, n)
+	s.done = make(chan struct{})
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // Close stops the listeners, closes every connection (cancelling their
 // handlers) and waits for the connections' goroutines to end.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	if !s.closed {
+		s.closed = true
+		if s.done != nil {
+			close(s.done)
+		}
+	}
 	for ln := range s.listeners {
 		ln.Close()
 	}
