@@ -79,6 +79,9 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if cfg.PipelineDepth <= 0 {
 		cfg.PipelineDepth = DefaultProxyPipelineDepth
 	}
+	if cfg.IndexCacheSize == 0 {
+		cfg.IndexCacheSize = DefaultProxyIndexCacheSize
+	}
 	if cfg.SourcesRoot == "" {
 		cfg.SourcesRoot = "/"
 	}
@@ -104,7 +107,9 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if err := p.openStorage(); err != nil {
 		return nil, err
 	}
-	cache, err := indexcache.Open(filepath.Join(cfg.CacheDir, "index"), indexcache.Options{Client: cfg.HTTPClient, Logger: log})
+	table.SelfHosts = cfg.Hostnames
+	cache, err := indexcache.Open(filepath.Join(cfg.CacheDir, "index"), indexcache.Options{Client: cfg.HTTPClient, Logger: log,
+		MaxBytes: max(cfg.IndexCacheSize, 0), AllowRedirect: table.AllowRedirect})
 	if err != nil {
 		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
@@ -127,7 +132,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		p.closeStorage()
 		return nil, fmt.Errorf("debtorrent: proxy: %w", err)
 	}
-	p.sources = newWebSources(cfg.WebSource, p.srv, cfg.HTTPClient, log)
+	p.sources = newWebSources(cfg.WebSource, p.srv, cfg.HTTPClient, table.AllowRedirect, log)
 	h := aptHandler{p}
 	p.handler = pipeline.Adapt(h)
 	p.pipe = &pipeline.Server{Handler: h, Depth: cfg.PipelineDepth, Logger: log}

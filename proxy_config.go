@@ -22,6 +22,10 @@ const (
 	// DefaultProxyPipelineDepth is how many requests of one APT connection
 	// are read ahead and worked on at once.
 	DefaultProxyPipelineDepth = 32
+	// DefaultProxyIndexCacheSize caps the index cache (Release, Packages
+	// and other index files, and unlisted pool files): a few suites of
+	// every architecture fit many times over.
+	DefaultProxyIndexCacheSize = 4 << 30
 )
 
 // ProxyMirror is an upstream a Proxy may reach.
@@ -72,6 +76,14 @@ type ProxyConfig struct {
 	// web source). Its Storage must be a ContentStorage (DiskStorage is
 	// one). Nil: .debs come from the mirror only.
 	Client *Client
+	// IndexCacheSize caps the index cache in bytes; least recently used
+	// files are evicted past it (DefaultProxyIndexCacheSize; negative: no
+	// cap).
+	IndexCacheSize int64
+	// Hostnames are names, besides IP addresses and localhost, under which
+	// the status pages answer (a DNS-rebinding page cannot use an IP
+	// address, so its requests are refused).
+	Hostnames []string
 	// Storage keeps the .debs when Client is nil (a Client brings its own).
 	// Nil: a DiskStorage in CacheDir/packages, capped at CacheSize.
 	Storage ContentStorage

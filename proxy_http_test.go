@@ -117,7 +117,8 @@ func TestMirrorDown(t *testing.T) {
 	p := startProxy(t, "http://"+dead+"/", nil)
 	st, _, body := httpGet(t, &http.Client{}, "GET", "http://"+p.Addr+"/test/debian/dists/bookworm/Release")
 	assert.Equal(t, http.StatusBadGateway, st)
-	assert.Contains(t, body, "every source failed")
+	assert.Contains(t, body, "cannot be reached")
+	assert.Contains(t, body, "connection refused", "the cause")
 }
 
 func TestMirrorErrorsPassedOn(t *testing.T) {

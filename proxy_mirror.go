@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"github.com/debtorrent/debtorrent/internal/aptproxy"
@@ -31,10 +32,11 @@ type mirrorHealth interface {
 	NoteMirror(name string, err error)
 }
 
-func newWebSources(factory func([]string) (websource.WebSource, error), health mirrorHealth, hc *http.Client, log *slog.Logger) *webSources {
+func newWebSources(factory func([]string) (websource.WebSource, error), health mirrorHealth, hc *http.Client,
+	allowRedirect func(from, to *url.URL) bool, log *slog.Logger) *webSources {
 	if factory == nil {
 		factory = func(urls []string) (websource.WebSource, error) {
-			return websource.NewHTTP(urls, websource.Options{Client: hc, Logger: log})
+			return websource.NewHTTP(urls, websource.Options{Client: hc, Logger: log, AllowRedirect: allowRedirect})
 		}
 	}
 	return &webSources{factory: factory, health: health, byArchive: map[string]websource.WebSource{}}

@@ -32,6 +32,8 @@ func (s *Server) ServeIndex(ctx context.Context, r *http.Request, t Target) *pip
 	case isVouched:
 		req.Mode = indexcache.Validated
 		req.Valid = func(m indexcache.Meta) bool { return m.Size == vouched.Size && m.Sum() == vouched.SHA256 }
+		// Nothing that does not match the Release is cached.
+		req.Expect = &indexcache.Expectation{Size: vouched.Size, SHA256: vouched.SHA256}
 	}
 	e, err := s.cfg.Cache.Get(ctx, req)
 	s.mirrorState.note(t.Mirror.Name, err)

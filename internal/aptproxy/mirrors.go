@@ -214,6 +214,17 @@ func (t *Mirrors) resolveAbsolute(u *url.URL) (Target, error) {
 	return Target{}, fmt.Errorf("%s://%s%s: %w", u.Scheme, u.Host, p, ErrNotAllowed)
 }
 
+// Contains reports whether u is inside a configured mirror (its base and
+// prefixes): the only place a redirect may lead.
+func (t *Mirrors) Contains(u *url.URL) bool {
+	_, err := t.resolveAbsolute(u)
+	return err == nil
+}
+
+// AllowRedirect is the redirect policy of the proxy's upstream clients:
+// follow only to URLs inside a configured mirror.
+func (t *Mirrors) AllowRedirect(_, to *url.URL) bool { return t.Contains(to) }
+
 // sameHost compares hosts, treating a missing default port as given.
 func sameHost(b *url.URL, host string) bool {
 	if b.Host == host {

@@ -185,12 +185,25 @@ func noCache(r *http.Request) bool {
 func UpstreamError(ctx context.Context, what string, err error) *pipeline.Response {
 	var se *indexcache.StatusError
 	switch {
+	case errors.As(err, &se) && se.Location != "" && se.Status >= 300 && se.Status < 400:
+		// A redirect out of the configured mirrors is not followed: APT
+		// gets it as it came, and comes back through the proxy (which
+		// refuses it, with a reason, if it leads nowhere configured).
+		resp := pipeline.Text(se.Status, fmt.Sprintf("debtorrent: upstream redirects %s to %s", what, se.Location))
+		resp.Header.Set("Location", se.Location)
+		return resp
 	case errors.As(err, &se):
 		return pipeline.Text(se.Status, fmt.Sprintf("debtorrent: upstream answered %d %s for %s", se.Status, http.StatusText(se.Status), what))
 	case isNotFound(err):
 		return pipeline.Text(http.StatusNotFound, "debtorrent: no mirror has "+what)
+	case errors.Is(err, websource.ErrBadData):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: every mirror served a wrong "+what+" (checked against its SHA256); not asking again for a while")
+	case errors.Is(err, indexcache.ErrMismatch):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: the mirror served a wrong "+what+": "+oneLine(err.Error()))
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return pipeline.Text(http.StatusGatewayTimeout, "debtorrent: timed out getting "+what)
+	case unreachable(err):
+		return pipeline.Text(http.StatusBadGateway, "debtorrent: the mirror cannot be reached for "+what+": "+RootCause(err))
 	default:
 		return pipeline.Text(http.StatusBadGateway, "debtorrent: every source failed for "+what+": "+oneLine(err.Error()))
 	}
