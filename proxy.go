@@ -225,7 +225,7 @@ func (h aptHandler) Handle(ctx context.Context, r *http.Request) *pipeline.Respo
 	resp, source := h.p.route(ctx, r)
 	h.p.srv.Record(r, resp, source, time.Since(start))
 	if resp.Status >= 400 && ctx.Err() == nil {
-		h.p.log.Warn("debtorrent: proxy: request failed", "url", r.URL.String(), "status", resp.Status, "source", source)
+		h.p.log.Warn("debtorrent: proxy: request failed", "url", r.URL.String(), "status", resp.Status, "reason", resp.Reason, "source", source)
 	}
 	return resp
 }

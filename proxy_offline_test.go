@@ -79,3 +79,34 @@ func TestDeadMirrorOffline(t *testing.T) {
 		})
 	}
 }
+
+// TestAptGetDeadMirror: with the mirror gone, a fresh APT root behind the
+// proxy still updates (from the cache) and installs what the proxy holds;
+// a package it does not hold fails within seconds, and APT's output says
+// why. A refused source shows its reason in APT's output too.
+func TestAptGetDeadMirror(t *testing.T) {
+	arch, mirror := buildMirror(t, testSpec(), testmirror.Options{})
+	p := startEngineProxy(t, "http://"+mirror.Addr()+"/", 0, nil)
+	line := "deb [trusted=yes] http://" + p.Addr + "/test/debian bookworm main"
+	first := newAptRoot(t, line, "")
+	first.mustRun(t, "update")
+	cached, missing := arch.Debs[0], arch.Debs[1]
+	first.mustRun(t, "install", "--download-only", "-y", cached.Name)
+	require.NoError(t, mirror.Close())
+
+	second := newAptRoot(t, line, "")
+	out, err := second.run(t.Context(), "update")
+	require.NoError(t, err, out)
+	t.Logf("update offline:\n%s", out)
+	second.mustRun(t, "install", "--download-only", "-y", cached.Name)
+	second.checkDebs(t, arch, cached.Name)
+	start := time.Now()
+	out, err = second.run(t.Context(), "install", "--download-only", "-y", missing.Name)
+	require.Error(t, err, out)
+	assert.Less(t, time.Since(start), 15*time.Second, "fails fast:\n%s", out)
+	assert.Contains(t, out, "cannot be reached", "APT shows the reason:\n%s", out)
+
+	refused := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/nosuch/debian bookworm main", "")
+	out, err = refused.run(t.Context(), "update")
+	assert.Contains(t, out, "not a configured mirror", "APT shows why it was refused:\n%s (%v)", out, err)
+}

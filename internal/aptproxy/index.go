@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/debtorrent/debtorrent/debsource"
@@ -46,6 +47,16 @@ func (s *Server) ServeIndex(ctx context.Context, r *http.Request, t Target) *pip
 			resp.Header.Set("Warning", `111 debtorrent "Revalidation Failed: mirror unreachable"`)
 			return resp
 		}
+		// An InRelease or Release.gpg never cached beside a cached Release:
+		// the mirror had none, so APT goes on as it did online.
+		if b := path.Base(t.Path.Path); b == "InRelease" || b == "Release.gpg" {
+			if rt, ok := s.sibling(t, "Release"); ok {
+				if e, ok := s.cfg.Cache.Peek(rt.Key()); ok {
+					e.Close()
+					return pipeline.Text(http.StatusNotFound, "debtorrent: the mirror cannot be reached, and its "+b+" is not in the cache (its Release is): "+RootCause(err))
+				}
+			}
+		}
 	}
 	if err != nil {
 		return UpstreamError(ctx, "/"+t.Rest, err)
@@ -78,6 +89,16 @@ func (s *Server) noteRelease(ctx context.Context, t Target, e *indexcache.Entry)
 	s.archives.setRelease(t.ArchiveKey(), t.Path.Suite, rel)
 	s.suites.remember(t)
 	s.joinSuite(t, rel)
+}
+
+// sibling is the file name in t's directory.
+func (s *Server) sibling(t Target, name string) (Target, bool) {
+	dir := path.Dir(t.Rest)
+	mp, err := debsource.ClassifyPath(strings.TrimPrefix(path.Dir(t.Path.Path)+"/"+name, "./"))
+	if err != nil {
+		return Target{}, false
+	}
+	return Target{Mirror: t.Mirror, Base: t.Base, Rest: dir + "/" + name, Root: t.Root, Path: mp}, true
 }
 
 // parseRelease reads a cached Release or InRelease.

@@ -232,7 +232,7 @@ func writeResponse(bw *bufio.Writer, sl *slot, r *Response) (keep bool, err erro
 		}
 	}
 	proto := "HTTP/1.1"
-	fmt.Fprintf(bw, "%s %d %s\r\n", proto, r.Status, http.StatusText(r.Status))
+	fmt.Fprintf(bw, "%s %d %s\r\n", proto, r.Status, reasonPhrase(r))
 	h := r.Header
 	if h == nil {
 		h = http.Header{}

@@ -21,6 +21,10 @@ import (
 type Response struct {
 	// Status is the HTTP status code.
 	Status int
+	// Reason is the status line's reason phrase ("": the standard one).
+	// Clients such as APT print it, so a reason there is seen; it is
+	// cleaned to printable ASCII and cut to MaxReason bytes.
+	Reason string
 	// Header holds the response headers (may be nil). Content-Length,
 	// Transfer-Encoding and Connection are set by the server.
 	Header http.Header
@@ -54,7 +58,32 @@ func Text(status int, msg string) *Response {
 	body := msg + "\n"
 	h := http.Header{}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	return &Response{Status: status, Header: h, Body: io.NopCloser(stringReader(body)), ContentLength: int64(len(body))}
+	r := &Response{Status: status, Header: h, Body: io.NopCloser(stringReader(body)), ContentLength: int64(len(body))}
+	if status >= 400 {
+		r.Reason = msg // what went wrong, where the client shows it
+	}
+	return r
+}
+
+// MaxReason bounds a reason phrase sent on the status line.
+const MaxReason = 200
+
+// reasonPhrase is r's reason phrase for the status line: its Reason made
+// safe (printable ASCII only, no CR or LF, at most MaxReason bytes), or the
+// standard phrase of its status.
+func reasonPhrase(r *Response) string {
+	if r.Reason == "" {
+		return http.StatusText(r.Status)
+	}
+	b := make([]byte, 0, min(len(r.Reason), MaxReason))
+	for i := 0; i < len(r.Reason) && len(b) < MaxReason; i++ {
+		c := r.Reason[i]
+		if c < 0x20 || c > 0x7e {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // Bytes returns a response with the given body and content type.

@@ -235,3 +235,19 @@ func TestAdapt(t *testing.T) {
 	}
 	assert.True(t, errors.Is(err, io.ErrUnexpectedEOF) || err != nil, "a short body must not look whole")
 }
+
+func TestReasonPhrase(t *testing.T) {
+	for _, c := range []struct {
+		r    Response
+		want string
+	}{
+		{Response{Status: 404}, "Not Found"},
+		{Response{Status: 403, Reason: "debtorrent: host x is not a configured mirror"}, "debtorrent: host x is not a configured mirror"},
+		{Response{Status: 502, Reason: "a\r\nInjected: yes\x00é"}, "a  Injected: yes   "},
+		{Response{Status: 502, Reason: strings.Repeat("x", 500)}, strings.Repeat("x", MaxReason)},
+	} {
+		assert.Equal(t, c.want, reasonPhrase(&c.r))
+	}
+	assert.Equal(t, "debtorrent: why", Text(403, "debtorrent: why").Reason)
+	assert.Empty(t, Text(200, "fine").Reason)
+}
