@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -234,6 +235,9 @@ func (h aptHandler) Handle(ctx context.Context, r *http.Request) *pipeline.Respo
 // cache), a pool file a torrent lists (a .deb: serveDeb), or a pool file
 // none lists (through the cache). It says where the answer came from.
 func (p *Proxy) route(ctx context.Context, r *http.Request) (*pipeline.Response, string) {
+	if r.Method == http.MethodConnect {
+		return p.serveConnect(ctx, r)
+	}
 	t, err := p.srv.Resolve(r)
 	switch {
 	case errors.Is(err, aptproxy.ErrSelf):
@@ -322,3 +326,6 @@ func dpkgArchitectures() []string {
 	}
 	return archs
 }
+
+// parseURL parses a mirror's base URL.
+func parseURL(raw string) (*url.URL, error) { return url.Parse(raw) }

@@ -23,6 +23,10 @@ type slot struct {
 	last     bool // close the connection after this answer
 	chunked  bool // send the body chunked when its length is unknown
 	headOnly bool
+	// tunnel is set for a CONNECT: the reader stopped after it, and
+	// leftover holds what it had read of the connection beyond the request.
+	tunnel   bool
+	leftover *bufio.Reader
 }
 
 // conn serves one connection: a reader goroutine parses requests and starts
@@ -131,6 +135,10 @@ func (c *conn) readLoop(queue chan<- *slot) {
 		}
 		sl := &slot{req: req, done: make(chan *Response, 1), headOnly: req.Method == http.MethodHead}
 		sl.last = req.Close || !(req.ProtoAtLeast(1, 1) || strings.EqualFold(req.Header.Get("Connection"), "keep-alive"))
+		if req.Method == http.MethodConnect {
+			// What follows a CONNECT is the tunnel's, not requests.
+			sl.last, sl.tunnel, sl.leftover = true, true, br
+		}
 		sl.chunked = req.ProtoAtLeast(1, 1)
 		if refusal := refuse(req); refusal != nil {
 			// Answered without the handler, and the connection closed
@@ -208,11 +216,25 @@ func (c *conn) writeLoop(queue <-chan *slot) bool {
 			c.s.logger().Debug("pipeline: write", "remote", c.nc.RemoteAddr().String(), "err", err)
 			return false
 		}
+		if sl.tunnel && r.Tunnel != nil && r.Status >= 200 && r.Status < 300 {
+			err := r.Tunnel(c.ctx, tunnelConn{Reader: sl.leftover, Writer: c.nc})
+			if err != nil && c.ctx.Err() == nil {
+				c.s.logger().Debug("pipeline: tunnel", "remote", c.nc.RemoteAddr().String(), "err", err)
+			}
+			return false
+		}
 		if !keep {
 			return true
 		}
 	}
 	return c.ctx.Err() == nil
+}
+
+// tunnelConn is the client side of a CONNECT tunnel: reads come from the
+// bytes already buffered, then the connection.
+type tunnelConn struct {
+	io.Reader
+	io.Writer
 }
 
 // writeResponse writes one answer and reports whether the connection may
@@ -242,6 +264,14 @@ func writeResponse(bw *bufio.Writer, sl *slot, r *Response) (keep bool, err erro
 	h.Del("Connection")
 	if h.Get("Date") == "" {
 		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	if sl.tunnel && r.Status >= 200 && r.Status < 300 {
+		// A tunnel's answer has no body and no length (RFC 9110, 9.3.6).
+		if err := h.Write(bw); err != nil {
+			return false, err
+		}
+		_, err := bw.WriteString("\r\n")
+		return false, err
 	}
 	if r.ContentLength >= 0 && bodyAllowed(r.Status) {
 		h.Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))

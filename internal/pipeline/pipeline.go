@@ -12,6 +12,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -21,6 +22,13 @@ import (
 type Response struct {
 	// Status is the HTTP status code.
 	Status int
+	// Tunnel, when set on a 2xx answer to CONNECT, takes the connection
+	// over once the status line is sent: it relays between client (what the
+	// client sends, including bytes already read after the request) and
+	// wherever it likes, until either side ends or ctx is done; the
+	// connection is then closed. The server reads no request after a
+	// CONNECT.
+	Tunnel func(ctx context.Context, client io.ReadWriter) error
 	// Reason is the status line's reason phrase ("": the standard one).
 	// Clients such as APT print it, so a reason there is seen; it is
 	// cleaned to printable ASCII and cut to MaxReason bytes.
@@ -101,6 +109,10 @@ func Adapt(h Handler) http.Handler {
 		if resp.Body != nil {
 			defer resp.Body.Close()
 		}
+		if resp.Tunnel != nil && r.Method == http.MethodConnect && resp.Status >= 200 && resp.Status < 300 {
+			tunnelUnderNetHTTP(w, r, resp)
+			return
+		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
@@ -122,6 +134,29 @@ func Adapt(h Handler) http.Handler {
 		}
 		io.Copy(w, resp.Body)
 	})
+}
+
+// tunnelUnderNetHTTP takes a CONNECT's connection over from net/http and
+// runs the answer's Tunnel on it.
+func tunnelUnderNetHTTP(w http.ResponseWriter, r *http.Request, resp *Response) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "CONNECT is not supported by this server", http.StatusNotImplemented)
+		return
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	fmt.Fprintf(brw, "HTTP/1.1 %d %s\r\n\r\n", resp.Status, reasonPhrase(resp))
+	if brw.Flush() != nil {
+		return
+	}
+	resp.Tunnel(r.Context(), struct {
+		io.Reader
+		io.Writer
+	}{brw.Reader, nc})
 }
 
 // bodyAllowed reports whether a response with this status may have a body.

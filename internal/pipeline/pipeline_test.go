@@ -251,3 +251,49 @@ func TestReasonPhrase(t *testing.T) {
 	assert.Equal(t, "debtorrent: why", Text(403, "debtorrent: why").Reason)
 	assert.Empty(t, Text(200, "fine").Reason)
 }
+
+// TestConnectTunnel: a 2xx answer to CONNECT hands the connection to its
+// Tunnel, including bytes the client sent right after the request; a
+// refused CONNECT is answered and closed; no request is read after one.
+func TestConnectTunnel(t *testing.T) {
+	var handled sync.WaitGroup
+	s := &Server{Handler: HandlerFunc(func(ctx context.Context, r *http.Request) *Response {
+		handled.Add(1)
+		defer handled.Done()
+		if r.Method != http.MethodConnect || r.Host != "mirror.example:443" {
+			return Text(http.StatusForbidden, "not a mirror")
+		}
+		return &Response{Status: http.StatusOK, Reason: "Connection Established", Tunnel: func(ctx context.Context, c io.ReadWriter) error {
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(c, "echo: "+line)
+			return err
+		}}
+	})}
+	addr := startServer(t, s)
+
+	nc, br := dial(t, addr)
+	// The first tunnel bytes follow the request at once, in the same write.
+	fmt.Fprint(nc, "CONNECT mirror.example:443 HTTP/1.1\r\nHost: mirror.example:443\r\n\r\nhello\n")
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "200 Connection Established", resp.Status)
+	assert.Empty(t, resp.Header.Get("Content-Length"))
+	got, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "echo: hello\n", got)
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "closed when the tunnel ends")
+
+	nc, br = dial(t, addr)
+	fmt.Fprint(nc, "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := readResponse(t, br, http.MethodConnect)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, "not a mirror\n", body)
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "what follows a CONNECT is never read as a request")
+	handled.Wait()
+}
