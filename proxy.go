@@ -118,7 +118,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	p.mirror = newMirrorFetcher(p.storage, log)
 	// The web sources are made on first use, after srv exists; the status
 	// pages ask for their counters through this closure.
-	acfg := aptproxy.Config{Mirrors: table, Cache: cache, DebTimeout: cfg.DebTimeout, Logger: log,
+	acfg := aptproxy.Config{Mirrors: table, Cache: cache, HTTPClient: cfg.HTTPClient, DebTimeout: cfg.DebTimeout, Logger: log,
 		MirrorStats: func() []websource.MirrorStats { return p.sources.stats() }, Architectures: cfg.Architectures, AptLists: cfg.AptLists, StateDir: cfg.CacheDir}
 	if u, ok := p.storage.(interface{ Usage() (int64, int) }); ok {
 		acfg.Usage = u.Usage

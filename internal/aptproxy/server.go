@@ -40,8 +40,11 @@ const (
 type Config struct {
 	// Mirrors are the only upstreams reachable.
 	Mirrors *Mirrors
-	// Cache keeps index files and unlisted pool files.
+	// Cache keeps index files.
 	Cache *indexcache.Cache
+	// HTTPClient relays pool files no torrent lists (nil: one with the
+	// cache's transport that follows no redirect out of Mirrors).
+	HTTPClient *http.Client
 	// OnTorrent is called (from a goroutine of the Server) with each torrent
 	// made from a Packages file, and the older torrent of the same index it
 	// replaces (or nil).
@@ -106,6 +109,17 @@ func New(cfg Config) (*Server, error) {
 	def(&cfg.IndexTimeout, DefaultIndexTimeout)
 	def(&cfg.BuildWait, DefaultBuildWait)
 	def(&cfg.JoinDelay, DefaultJoinDelay)
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: indexcache.NewTransport()}
+	}
+	hc := *cfg.HTTPClient // never change the caller's client
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 || !cfg.Mirrors.AllowRedirect(via[len(via)-1].URL, req.URL) {
+			return http.ErrUseLastResponse // the 3xx goes to APT as it came
+		}
+		return nil
+	}
+	cfg.HTTPClient = &hc
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// NewTransport returns the transport the cache uses by default, for other
+// upstream requests made the same way.
+func NewTransport() *http.Transport { return defaultTransport() }
+
 // defaultTransport is a transport for mirrors: bounded dialing and waiting
 // for headers, pooled connections, and no transparent decompression (bytes
 // are cached as upstream sent them).
