@@ -53,6 +53,7 @@ if [ "${1:-}" = __worker ]; then
 fi
 
 # ---- options ---------------------------------------------------------------
+CMDLINE="$0 $*"
 N=8 HOST_RATE=200mbit MIRROR_RATE=100mbit SCENARIO=every SEED=1 NPKG=60 TOTAL=110 LIMIT=300
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -456,6 +457,7 @@ run_alone() {
 	report alone-direct alone2 "$b" $((after - before)) direct 1
 }
 
+say "command: $CMDLINE"
 say "set F = $F bytes; N=$N host-rate=$HOST_RATE mirror-rate=$MIRROR_RATE; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
 case $SCENARIO in
 every) run_direct; run_all; run_staggered; run_alone ;;
@@ -466,3 +468,7 @@ echo
 echo "| scenario | hosts | slowest s | bound s | slowest/bound | mirror copies | load avg (start → end, max) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 cat "$RESULTS"
+if grep -q 'failed$' "$RESULTS"; then
+	echo "run.sh: some hosts failed (rc or a missing .deb above); the figures of those rows do not count" >&2
+	exit 1
+fi
