@@ -193,7 +193,10 @@ mkdir -p "$TMP/mirror"
 ip netns exec "$MNS" "$MBIN" -dir "$TMP/mirror" -listen "$MIP:$MPORT" -stats 127.0.0.1:8081 \
 	-seed "$SEED" -n "$NPKG" -total "$TOTAL" >"$TMP/mirror/out.log" 2>&1 &
 PIDS+=($!)
-waitfor 300 "the mirror to build and serve its archive (see $TMP/mirror/out.log)" grep -q '^serving' "$TMP/mirror/out.log"
+if ! waitfor 300 "the mirror to build and serve its archive" grep -q '^serving' "$TMP/mirror/out.log"; then
+	tail -n 20 "$TMP/mirror/out.log" | sed 's/^/#   mirror: /' >&2
+	exit 1
+fi
 grep -v '^serving' "$TMP/mirror/out.log"
 PKGFILE=$TMP/mirror/packages.txt
 F=$(cat "$TMP/mirror/set-size.txt")
@@ -202,6 +205,8 @@ for i in 1 "$N"; do
 		-query "http://$MIP:$MPORT/debian/dists/bookworm/Release"
 done
 
+# mirror_tx: bytes sent on the mirror's link (everything: headers, indexes).
+mirror_tx() { ip netns exec "$MNS" cat /sys/class/net/eth0/statistics/tx_bytes; }
 mirror_debs() { ip netns exec "$MNS" "$MBIN" -query http://127.0.0.1:8081/stats | awk '$1 == "deb_bytes" {print $2}'; }
 
 # ---- hosts -----------------------------------------------------------------
@@ -268,7 +273,10 @@ start_proxies() {
 		echo $! >"$TMP/h$i/proxy.pid"
 	done
 	for i in $(seq 1 "$1"); do
-		waitfor 30 "the proxy of host $i (see its log)" proxy_status "$i"
+		if ! waitfor 30 "the proxy of host $i" proxy_status "$i"; then
+			tail -n 20 "$TMP/h$i/proxy.log" | sed "s/^/#   h$i proxy: /" >&2
+			return 1
+		fi
 	done
 }
 
@@ -338,6 +346,7 @@ release() {
 		waitfor 30 "host $i to reach the barrier" test -e "$TMP/ready.$tag.$i"
 	done
 	LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+	TX0=$(mirror_tx)
 	exec 9>&- # the last writer closes: every worker's read returns at once
 	(while :; do cut -d' ' -f1 /proc/loadavg; sleep 1; done) >"$TMP/load.$tag" &
 	local sampler=$!
@@ -346,6 +355,7 @@ release() {
 	kill "$sampler" 2>/dev/null || true
 	wait "$sampler" 2>/dev/null || true
 	LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+	TX1=$(mirror_tx)
 	LOADMAX=$(sort -g "$TMP/load.$tag" | tail -n1)
 }
 
@@ -383,10 +393,12 @@ report() {
 		if [ "$rc" != 0 ]; then tail -n 3 "$TMP/res.$tag.$i.log" | sed "s/^/#   h$i: /"; fi
 	done
 	copies=$(awk -v a="$debs" -v f="$F" 'BEGIN {printf "%.2f", a / f}')
+	local link
+	link=$(awk -v a="$TX0" -v b="$TX1" -v f="$F" 'BEGIN {printf "%.2f", (b - a) / f}')
 	local ratio
 	ratio=$(awk -v a="$slow" -v b="$b" 'BEGIN {printf "%.2f", a / b}')
-	say "$scen: hosts $# slowest ${slow}s bound ${b}s slowest/bound $ratio mirror .deb bytes $debs = $copies copies; load $LOAD0 -> $LOAD1 (max $LOADMAX)${ok:+ FAILED}"
-	printf '| %s | %d | %s | %s | %s | %s | %s → %s (max %s) |%s\n' "$scen" "$#" "$slow" "$b" "$ratio" "$copies" \
+	say "$scen: hosts $# slowest ${slow}s bound ${b}s slowest/bound $ratio mirror .deb bytes $debs = $copies copies, link $link copies; load $LOAD0 -> $LOAD1 (max $LOADMAX)${ok:+ FAILED}"
+	printf '| %s | %d | %s | %s | %s | %s | %s | %s → %s (max %s) |%s\n' "$scen" "$#" "$slow" "$b" "$ratio" "$copies" "$link" \
 		"$LOAD0" "$LOAD1" "$LOADMAX" "${ok:+ failed}" >>"$RESULTS"
 }
 
@@ -419,8 +431,12 @@ run_staggered() {
 	release stag1 1
 	mid=$(mirror_debs)
 	report "stag-first" stag1 "$(bound 1 "$U_MIRROR" $((U_MIRROR + N * U_HOST)))" $((mid - before)) proxy 1
+	local sent0 sent1
+	sent0=$(proxy_status 1 | json_int bytes_to_peers || true)
 	release stag2 $rest
 	after=$(mirror_debs)
+	sent1=$(proxy_status 1 | json_int bytes_to_peers || true)
+	say "host 1 (holding the set) sent $(awk -v a="$sent0" -v b="$sent1" 'BEGIN {printf "%.1f", (b - a) / 1e6}') MB to peers during the second release"
 	# host 1 holds the whole set: it serves alongside the mirror.
 	report staggered stag2 "$(bound $((N - 1)) $((U_MIRROR + U_HOST)) $((U_MIRROR + N * U_HOST)))" $((after - mid)) proxy $rest
 	stop_proxies
@@ -465,8 +481,8 @@ every) run_direct; run_all; run_staggered; run_alone ;;
 esac
 
 echo
-echo "| scenario | hosts | slowest s | bound s | slowest/bound | mirror copies | load avg (start → end, max) |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| scenario | hosts | slowest s | bound s | slowest/bound | mirror copies | link copies | load avg (start → end, max) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 cat "$RESULTS"
 if grep -q 'failed$' "$RESULTS"; then
 	echo "run.sh: some hosts failed (rc or a missing .deb above); the figures of those rows do not count" >&2
