@@ -26,9 +26,11 @@ type totals struct {
 
 // TorrentStats describe one torrent at one moment.
 type TorrentStats struct {
-	// Pieces is the torrent's piece count; PiecesHave how many are verified.
+	// Pieces is the torrent's piece count; PiecesHave how many are verified
+	// and still stored (a piece the store evicts is no longer counted).
 	Pieces, PiecesHave int
-	// Length is the torrent's size; BytesHave the bytes of verified pieces.
+	// Length is the torrent's size; BytesHave the bytes of the pieces
+	// counted in PiecesHave.
 	Length, BytesHave int64
 	// Wanted is the number of pieces wanted and not yet verified.
 	Wanted int
@@ -51,7 +53,8 @@ type TorrentStats struct {
 	Banned int
 }
 
-// Complete reports whether every piece is verified.
+// Complete reports whether every piece is verified and stored now (unlike
+// Torrent.Complete, it turns false again when the store evicts a piece).
 func (s TorrentStats) Complete() bool { return s.PiecesHave == s.Pieces }
 
 // statsBox holds a torrent's published stats: the loop writes, anyone reads.
