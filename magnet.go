@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,11 @@ const (
 	// metadataWindow is how many ut_metadata requests are outstanding at
 	// one peer.
 	metadataWindow = 8
+	// metadataRetryMin and metadataRetryMax bound the wait before a peer
+	// that could not be reached (or had no metadata) is asked again; it
+	// doubles with every attempt.
+	metadataRetryMin = time.Second
+	metadataRetryMax = time.Minute
 )
 
 // AddMagnet joins the swarm of a magnet link without its .torrent: it finds
@@ -190,8 +196,11 @@ func (c *Client) fetchMetadata(ctx context.Context, ih metainfo.InfoHash, peers 
 		found <- peers
 	}
 	results := make(chan []byte, 1)
-	finished := make(chan error, maxMetadataFetchers)
-	tried := make(map[string]bool)
+	finished := make(chan fetchResult, maxMetadataFetchers)
+	tried := make(map[string]int) // address → attempts; -1: it sent bad metadata, never again
+	retryAt := make(map[string]time.Time)
+	retryTick := time.NewTicker(metadataRetryMin)
+	defer retryTick.Stop()
 	var queue []string
 	running := 0
 	var lastErr error
@@ -200,6 +209,7 @@ func (c *Client) fetchMetadata(ctx context.Context, ih metainfo.InfoHash, peers 
 			a := queue[0]
 			queue = queue[1:]
 			running++
+			tried[a]++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -211,24 +221,38 @@ func (c *Client) fetchMetadata(ctx context.Context, ih metainfo.InfoHash, peers 
 					}
 				} else {
 					c.log.Debug("debtorrent: no metadata from peer", "peer", a, "infohash", ih, "err", err)
-					err = fmt.Errorf("%s: %w", a, err)
 				}
-				finished <- err
+				finished <- fetchResult{a, err}
 			}()
 		}
 		select {
 		case raw := <-results:
 			ok = true
 			return raw, nil
-		case err := <-finished:
+		case r := <-finished:
 			running--
-			if err != nil {
-				lastErr = err
+			if r.err == nil {
+				break
+			}
+			lastErr = fmt.Errorf("%s: %w", r.addr, r.err)
+			if errors.Is(r.err, errBadMetadata) {
+				tried[r.addr] = -1
+				c.log.Info("debtorrent: dropped a peer that sent bad metadata", "peer", r.addr, "infohash", ih, "err", r.err)
+			} else if ctx.Err() == nil {
+				// Not listening yet, busy, or without the metadata
+				// itself: ask again later, less and less often.
+				retryAt[r.addr] = time.Now().Add(min(metadataRetryMin<<min(tried[r.addr]-1, 10), metadataRetryMax))
+			}
+		case now := <-retryTick.C:
+			for a, at := range retryAt {
+				if now.After(at) {
+					delete(retryAt, a)
+					queue = append(queue, a)
+				}
 			}
 		case addrs := <-found:
 			for _, a := range addrs {
-				if !tried[a] && len(tried) < maxCandidates {
-					tried[a] = true
+				if _, seen := tried[a]; !seen && len(tried) < maxCandidates && !slices.Contains(queue, a) {
 					queue = append(queue, a)
 				}
 			}
@@ -246,6 +270,16 @@ func (c *Client) fetchMetadata(ctx context.Context, ih metainfo.InfoHash, peers 
 		}
 	}
 }
+
+// fetchResult is how asking one peer for metadata ended.
+type fetchResult struct {
+	addr string
+	err  error
+}
+
+// errBadMetadata marks a peer that sent malformed metadata messages or
+// pieces that do not hash to the infohash: it is not asked again.
+var errBadMetadata = errors.New("bad metadata")
 
 // announceForMetadata asks the trackers for peers of ih every
 // retryAnnounceInterval until ctx ends, and offers them to found.
@@ -385,7 +419,7 @@ func (f *metadataFetch) onExtended(ctx context.Context, m peerwire.Message) ([]b
 			return nil, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errBadMetadata, err)
 		}
 		switch mm.Type {
 		case peerwire.MetadataReject:
@@ -399,8 +433,11 @@ func (f *metadataFetch) onExtended(ctx context.Context, m peerwire.Message) ([]b
 			return nil, f.conn.Send(ctx, peerwire.Message{ID: peerwire.Extended, ExtendedID: f.theirID, Payload: out})
 		}
 		raw, err := f.asm.Add(mm)
-		if err != nil || raw != nil {
-			return raw, err
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errBadMetadata, err)
+		}
+		if raw != nil {
+			return raw, nil
 		}
 		return nil, f.requestNext(ctx)
 	}
