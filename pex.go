@@ -64,7 +64,7 @@ func (t *Torrent) onExtHandshake(p *peer, h peerwire.ExtendedHandshake) {
 // peers connected and dropped since its previous message, and forgets the
 // state of peers gone.
 func (t *Torrent) pexTick(now time.Time) {
-	var current map[string]bool // listen addresses of connected peers, made when needed
+	var current map[string]peerwire.PEXFlags // listen addresses of connected peers, made when needed
 	for p, e := range t.exts {
 		if p.removed {
 			delete(t.exts, p)
@@ -74,12 +74,13 @@ func (t *Torrent) pexTick(now time.Time) {
 			continue
 		}
 		if current == nil {
-			current = make(map[string]bool, len(t.peers))
+			current = make(map[string]peerwire.PEXFlags, len(t.peers))
 			for q := range t.peers {
-				if qe := t.exts[q]; qe != nil && qe.listenAddr != "" {
-					current[qe.listenAddr] = true
-				} else if q.outgoing {
-					current[q.addr] = true
+				switch qe := t.exts[q]; {
+				case q.outgoing:
+					current[q.addr] = peerwire.PEXReachable // we reached it
+				case qe != nil && qe.listenAddr != "":
+					current[qe.listenAddr] = 0
 				}
 			}
 		}
@@ -88,9 +89,9 @@ func (t *Torrent) pexTick(now time.Time) {
 }
 
 // sendPEX sends p what changed in current since the addresses it was told.
-func (t *Torrent) sendPEX(p *peer, e *peerExt, current map[string]bool, now time.Time) {
+func (t *Torrent) sendPEX(p *peer, e *peerExt, current map[string]peerwire.PEXFlags, now time.Time) {
 	var msg peerwire.PEX
-	for a := range current {
+	for a, flags := range current {
 		if len(msg.Added) == peerwire.MaxPEXAddedPerMessage {
 			break
 		}
@@ -98,14 +99,14 @@ func (t *Torrent) sendPEX(p *peer, e *peerExt, current map[string]bool, now time
 			continue
 		}
 		if ap, err := netip.ParseAddrPort(a); err == nil {
-			msg.Added = append(msg.Added, peerwire.PEXPeer{Addr: ap, Flags: peerwire.PEXReachable})
+			msg.Added = append(msg.Added, peerwire.PEXPeer{Addr: ap, Flags: flags})
 		}
 	}
 	for a := range e.told {
 		if len(msg.Dropped) == peerwire.MaxPEXDroppedPerMessage {
 			break
 		}
-		if !current[a] {
+		if _, still := current[a]; !still {
 			if ap, err := netip.ParseAddrPort(a); err == nil {
 				msg.Dropped = append(msg.Dropped, ap)
 			}

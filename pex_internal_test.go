@@ -61,10 +61,17 @@ func TestPEXIntroducesPeers(t *testing.T) {
 	waitPeers(t, tc, 2)
 }
 
-// rawExtPeer connects to c for info, says it speaks ut_pex and
-// ut_metadata (under rawMetadataID) and returns the connection and the
-// ut_metadata messages the client sends it.
+// rawExtPeer connects to c for info, says it speaks ut_pex (under
+// rawPEXID) and ut_metadata (under rawMetadataID) and returns the connection
+// and the ut_metadata messages the client sends it.
 func rawExtPeer(t *testing.T, c *Client, info *metainfo.Info) (*peerwire.Conn, <-chan []byte) {
+	conn, meta, _ := rawExtPeerPEX(t, c, info)
+	return conn, meta
+}
+
+// rawExtPeerPEX is rawExtPeer that also returns the ut_pex payloads the
+// client sends.
+func rawExtPeerPEX(t *testing.T, c *Client, info *metainfo.Info) (*peerwire.Conn, <-chan []byte, <-chan []byte) {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", c.Addr().String(), 5*time.Second)
 	require.NoError(t, err)
@@ -76,9 +83,10 @@ func rawExtPeer(t *testing.T, c *Client, info *metainfo.Info) (*peerwire.Conn, <
 	require.NoError(t, err)
 	conn := peerwire.NewConn(context.Background(), nc, peerwire.Config{Limits: peerwire.Limits{NumPieces: info.NumPieces(), Fast: true, Extensions: true}})
 	t.Cleanup(func() { conn.Close() })
-	meta := make(chan []byte, 64)
+	meta, pex := make(chan []byte, 64), make(chan []byte, 64)
 	go func() {
 		defer close(meta)
+		defer close(pex)
 		for {
 			m, err := conn.ReadMessage()
 			if err != nil {
@@ -90,18 +98,27 @@ func rawExtPeer(t *testing.T, c *Client, info *metainfo.Info) (*peerwire.Conn, <
 				default:
 				}
 			}
+			if m.ID == peerwire.Extended && m.ExtendedID == rawPEXID {
+				select {
+				case pex <- m.Payload:
+				default:
+				}
+			}
 			m.Release()
 		}
 	}()
-	h, err := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionPEX: 7, peerwire.ExtensionMetadata: rawMetadataID}, P: 1}.Message()
+	h, err := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionPEX: rawPEXID, peerwire.ExtensionMetadata: rawMetadataID}, P: 1}.Message()
 	require.NoError(t, err)
 	require.NoError(t, conn.Send(ctx, peerwire.Message{ID: peerwire.HaveNone}))
 	require.NoError(t, conn.Send(ctx, h))
-	return conn, meta
+	return conn, meta, pex
 }
 
-// rawMetadataID is the raw peer's extended ID for ut_metadata.
-const rawMetadataID = 9
+// The raw peer's extended IDs.
+const (
+	rawPEXID      = 7
+	rawMetadataID = 9
+)
 
 // barrier asks the client for metadata piece 0 over conn and waits for the
 // answer: the client's loop has then applied every message sent before.
@@ -188,4 +205,42 @@ func TestPEXMalformedDropsPeer(t *testing.T) {
 	defer cancel()
 	require.NoError(t, conn.Send(ctx, peerwire.Message{ID: peerwire.Extended, ExtendedID: extPEX, Payload: []byte("d5:added5:abcdee")}))
 	require.NoError(t, tr.WaitFor(ctx, func(s TorrentStats) bool { return s.Peers == 0 }))
+}
+
+// nextPEX waits for the next ut_pex message on pex.
+func nextPEX(t *testing.T, pex <-chan []byte) peerwire.PEX {
+	t.Helper()
+	select {
+	case b, ok := <-pex:
+		require.True(t, ok, "connection closed before a ut_pex message")
+		m, err := peerwire.ParsePEX(b)
+		require.NoError(t, err)
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ut_pex message")
+	}
+	return peerwire.PEX{}
+}
+
+// A PEX-capable peer is told of a peer we connected to (by its listen
+// address), then that it dropped; nothing is sent while nothing changes.
+func TestPEXSendsAddedAndDropped(t *testing.T) {
+	info := pexInfo(t, "pexsend")
+	x, y := pexClient(t), pexClient(t)
+	tx, err := x.AddTorrent(info, TorrentOptions{})
+	require.NoError(t, err)
+	ty, err := y.AddTorrent(info, TorrentOptions{})
+	require.NoError(t, err)
+	_, _, pex := rawExtPeerPEX(t, x, info)
+	waitPeers(t, tx, 1)
+	require.NoError(t, tx.AddPeer(y.Addr().String()))
+	m := nextPEX(t, pex)
+	require.Len(t, m.Added, 1)
+	require.Equal(t, y.Addr().String(), m.Added[0].Addr.String())
+	require.Equal(t, peerwire.PEXReachable, m.Added[0].Flags)
+	require.Empty(t, m.Dropped)
+	require.NoError(t, ty.Close())
+	m = nextPEX(t, pex)
+	require.Empty(t, m.Added)
+	require.Equal(t, []netip.AddrPort{netip.MustParseAddrPort(y.Addr().String())}, m.Dropped)
 }
