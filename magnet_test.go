@@ -168,7 +168,13 @@ func TestAddMagnetFromAria2(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
 	src := t.TempDir()
-	info := makeTree(t, src, "magnet-aria", map[string]int{"one.bin": 1<<20 + 99, "two/three.bin": 300_001}, 16<<10, 43)
+	// Enough files for an info dictionary of several metadata pieces.
+	files := map[string]int{"one.bin": 1<<20 + 99, "two/three.bin": 300_001}
+	for i := range 1200 {
+		files["many/f"+strconv.Itoa(i)] = 10 + i
+	}
+	info := makeTree(t, src, "magnet-aria", files, 16<<10, 43)
+	require.Greater(t, len(info.Bytes()), 2*peerwire.MetadataPieceSize)
 	tf := writeTorrent(t, info, "http://127.0.0.1:9/announce")
 	port := freePort(t)
 	runAria2(t, ctx, "--listen-port="+strconv.Itoa(port), "--bt-seed-unverified=true", "--seed-ratio=0.0", "--dir="+src, tf)
@@ -216,7 +222,12 @@ func TestLibtorrentMagnetFromUs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
 	src := t.TempDir()
-	info := makeTree(t, src, "magnet-lt", map[string]int{"a.bin": 2<<20 + 3, "b/c.bin": 200_001}, 16<<10, 44)
+	files := map[string]int{"a.bin": 2<<20 + 3, "b/c.bin": 200_001}
+	for i := range 1200 {
+		files["many/f"+strconv.Itoa(i)] = 10 + i
+	}
+	info := makeTree(t, src, "magnet-lt", files, 16<<10, 44)
+	require.Greater(t, len(info.Bytes()), 2*peerwire.MetadataPieceSize)
 	c, _ := newClient(t, nil)
 	seed, err := c.AddTorrent(info, debtorrent.TorrentOptions{ImportDir: src})
 	require.NoError(t, err)
