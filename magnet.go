@@ -46,7 +46,11 @@ const (
 // ctx bounds the wait for metadata (without a deadline, AddMagnet waits
 // until a peer delivers it or the Client closes). A peer whose pieces do
 // not hash to the infohash, or that sends malformed ones, is dropped and
-// not asked again.
+// not asked again; one that cannot be reached, or has no metadata yet, is
+// asked again later (after 1 s, doubling up to a minute). Until the
+// metadata is in, the Client refuses incoming connections for the torrent:
+// it dials. Any goroutine may call AddMagnet, also for several links at
+// once; one infohash is fetched by one call at a time.
 func (c *Client) AddMagnet(ctx context.Context, magnet string, opts TorrentOptions) (*Torrent, error) {
 	mag, err := metainfo.ParseMagnet(magnet)
 	if err != nil {
