@@ -2,6 +2,7 @@ package debtorrent
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -329,7 +330,15 @@ func (c *Client) metadataFrom(ctx context.Context, ih metainfo.InfoHash, addr st
 	if err != nil {
 		return nil, err
 	}
-	hs, err := peerwire.Initiate(ctx, nc, peerwire.Handshake{Reserved: peerwire.DefaultReserved(), InfoHash: ih, PeerID: c.peerID})
+	// A peer ID of its own: the peer may not have seen this connection
+	// close when the torrent's own connection arrives, and would refuse
+	// that one as a duplicate of ours.
+	id, err := peerwire.NewPeerID(rand.Reader)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	hs, err := peerwire.Initiate(ctx, nc, peerwire.Handshake{Reserved: peerwire.DefaultReserved(), InfoHash: ih, PeerID: id})
 	if err != nil {
 		nc.Close()
 		return nil, err
