@@ -19,7 +19,7 @@ import (
 // runDownload is "torrent download": fetch every piece of a torrent into a
 // directory, optionally staying on as a seed.
 func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlagSet("download", "[-dir DIR] [-seed] [-peer HOST:PORT]... FILE.torrent|MAGNET",
+	flags := newFlagSet("download", "[-dir DIR] [-seed] [-peer HOST:PORT]... [-lsd] FILE.torrent|MAGNET",
 		"Download a standard torrent into DIR/<name>, from the peers its trackers (and -peer)\n"+
 			"give and from its web seeds (url-list), printing a progress line every second.\n"+
 			"Exits 0 once every piece is verified; with -seed, keeps seeding until interrupted.\n"+
@@ -76,6 +76,7 @@ type swarmFlags struct {
 	peers   stringList
 	every   *time.Duration
 	verbose *bool
+	lsd     *bool
 }
 
 func addSwarmFlags(fs *flag.FlagSet) *swarmFlags {
@@ -85,6 +86,7 @@ func addSwarmFlags(fs *flag.FlagSet) *swarmFlags {
 		torrent: fs.String("torrent", "", "the .torrent `FILE` describing a magnet link's torrent"),
 		every:   fs.Duration("progress", time.Second, "how often to print a progress line (0: never)"),
 		verbose: fs.Bool("v", false, "log the engine's decisions"),
+		lsd:     fs.Bool("lsd", false, "also find peers on the LAN by local service discovery (BEP 14 multicast)"),
 	}
 	fs.Var(&sf.peers, "peer", "a peer's `HOST:PORT` to connect to (repeatable)")
 	return sf
@@ -107,8 +109,8 @@ func (sf *swarmFlags) start(arg string, stderr io.Writer, download bool) (*swarm
 	if m.Info.Layout != metainfo.FixedPieces {
 		return nil, fmt.Errorf("%s is not a standard torrent (Debian torrents are for the proxy)", arg)
 	}
-	if download && len(trackerTiersOf(m)) == 0 && len(m.URLList) == 0 && len(sf.peers) == 0 {
-		return nil, usageErrorf("%s lists no tracker and no web seed: name a peer with -peer HOST:PORT", arg)
+	if download && len(trackerTiersOf(m)) == 0 && len(m.URLList) == 0 && len(sf.peers) == 0 && !*sf.lsd {
+		return nil, usageErrorf("%s lists no tracker and no web seed: name a peer with -peer HOST:PORT (or look on the LAN with -lsd)", arg)
 	}
 	c, err := sf.newClient(stderr)
 	if err != nil {
@@ -147,9 +149,10 @@ func (sf *swarmFlags) newClient(stderr io.Writer) (*debtorrent.Client, error) {
 		level = slog.LevelDebug
 	}
 	return debtorrent.New(debtorrent.Config{
-		ListenAddr: *sf.listen,
-		DataDir:    *sf.dir,
-		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		ListenAddr:     *sf.listen,
+		DataDir:        *sf.dir,
+		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		LocalDiscovery: *sf.lsd,
 	})
 }
 
