@@ -192,7 +192,9 @@ func (c *Client) AddTorrent(info *metainfo.Info, opts TorrentOptions) (*Torrent,
 	}
 	c.torrents[ih] = t
 	t.start()
-	c.lsdAdd(ih)
+	if !info.Private { // BEP 27: a private torrent's peers come from its trackers only
+		c.lsdAdd(ih)
+	}
 	return t, nil
 }
 

@@ -85,6 +85,9 @@ func (c *Client) AddMagnet(ctx context.Context, magnet string, opts TorrentOptio
 	if err != nil {
 		return nil, err
 	}
+	if info.Private {
+		c.lsdRemove(mag.InfoHash) // announced while its metadata was unknown; no more
+	}
 	for _, a := range peers {
 		if err := t.AddPeer(a); err != nil {
 			return t, err

@@ -64,6 +64,10 @@ func (t *Torrent) onExtHandshake(p *peer, h peerwire.ExtendedHandshake) {
 // peers connected and dropped since its previous message, and forgets the
 // state of peers gone.
 func (t *Torrent) pexTick(now time.Time) {
+	if t.info.Private {
+		clear(t.exts)
+		return
+	}
 	var current map[string]peerwire.PEXFlags // listen addresses of connected peers, made when needed
 	for p, e := range t.exts {
 		if p.removed {
@@ -132,8 +136,12 @@ func (t *Torrent) sendPEX(p *peer, e *peerExt, current map[string]peerwire.PEXFl
 
 // onPEX adds the peers a ut_pex message lists to the candidates: at most
 // maxPEXAccepted of one message and maxPEXPerPeer of one connection, never
-// port 0 nor our own address. A malformed message drops the peer.
+// port 0 nor our own address. A malformed message drops the peer. A
+// private torrent (BEP 27) ignores PEX: it never offered it.
 func (t *Torrent) onPEX(p *peer, payload []byte) {
+	if t.info.Private {
+		return
+	}
 	msg, err := peerwire.ParsePEX(payload)
 	if err != nil {
 		t.removePeer(p, err)

@@ -244,3 +244,21 @@ func TestPEXSendsAddedAndDropped(t *testing.T) {
 	require.Empty(t, m.Added)
 	require.Equal(t, []netip.AddrPort{netip.MustParseAddrPort(y.Addr().String())}, m.Dropped)
 }
+
+// A private torrent (BEP 27) takes no peers from PEX.
+func TestPEXPrivateIgnored(t *testing.T) {
+	data := []byte("private")
+	sum := sha1.Sum(data)
+	info, err := metainfo.NewInfo("private", 1<<14, []metainfo.File{{Path: "private", Length: int64(len(data))}}, sum[:], true, metainfo.WithPrivate())
+	require.NoError(t, err)
+	c := pexClient(t)
+	tr, err := c.AddTorrent(info, TorrentOptions{})
+	require.NoError(t, err)
+	conn, meta := rawExtPeer(t, c, info)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.3:1000")}
+	require.NoError(t, conn.Send(ctx, peerwire.Message{ID: peerwire.Extended, ExtendedID: extPEX, Payload: compactPEX(addrs)}))
+	barrier(t, conn, meta)
+	require.Empty(t, seenAddrs(t, tr))
+}

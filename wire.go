@@ -58,9 +58,11 @@ func (t *Torrent) onPeer(p *peer) {
 		p.out.push(peerwire.Message{ID: peerwire.Bitfield, Bitfield: have.Clone()})
 	}
 	if p.ext {
-		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave,
-			peerwire.ExtensionPEX: extPEX, peerwire.ExtensionMetadata: extMetadata},
+		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave, peerwire.ExtensionMetadata: extMetadata},
 			V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq, MetadataSize: len(t.info.Bytes())}
+		if !t.info.Private { // BEP 27: a private torrent's peers come from its trackers only
+			h.M[peerwire.ExtensionPEX] = extPEX
+		}
 		if m, err := h.Message(); err == nil {
 			p.out.push(m)
 		}
