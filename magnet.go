@@ -83,6 +83,9 @@ func (c *Client) AddMagnet(ctx context.Context, magnet string, opts TorrentOptio
 	}
 	t, err := c.AddTorrent(info, opts)
 	if err != nil {
+		if _, added := c.Torrent(mag.InfoHash); !added {
+			c.lsdRemove(mag.InfoHash)
+		}
 		return nil, err
 	}
 	if info.Private {
