@@ -181,7 +181,8 @@ const (
 )
 
 // onExtended applies an extension message: the peer's handshake (its queue
-// length, whether it speaks lt_donthave) or an lt_donthave.
+// length, whether it speaks lt_donthave, ut_pex, ut_metadata), an
+// lt_donthave, a ut_pex (pex.go) or a ut_metadata (metadata.go).
 func (t *Torrent) onExtended(p *peer, m peerwire.Message) {
 	switch m.ExtendedID {
 	case peerwire.HandshakeExtendedID:
