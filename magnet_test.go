@@ -46,8 +46,11 @@ func TestAddMagnetFromOurSeed(t *testing.T) {
 	require.NoError(t, err)
 
 	c, dir := newClient(t, nil)
+	start := time.Now()
 	tr, err := c.AddMagnet(ctx, magnetFor(info, seedC.Addr().String()), debtorrent.TorrentOptions{DownloadAll: true})
 	require.NoError(t, err)
+	t.Logf("metadata (%d bytes, %d pieces) from our seed after %v", len(info.Bytes()),
+		(len(info.Bytes())+peerwire.MetadataPieceSize-1)/peerwire.MetadataPieceSize, time.Since(start))
 	require.Equal(t, info.Bytes(), tr.Info().Bytes())
 	waitComplete(t, tr)
 	sameTree(t, info, src, dir)
