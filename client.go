@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debtorrent/debtorrent/internal/lsd"
 	"github.com/debtorrent/debtorrent/internal/ratelimit"
 	"github.com/debtorrent/debtorrent/metainfo"
 	"github.com/debtorrent/debtorrent/peerwire"
@@ -50,6 +51,10 @@ type Client struct {
 
 	content     contentIndex // piece-per-file torrents by SHA256 (content.go)
 	stopObserve func()       // stops observing a ContentStorage; nil: none
+
+	lsd         *lsd.Service  // local service discovery; nil: off (lsd.go)
+	magnets     magnetIndex   // magnet links waiting for their metadata (magnet.go)
+	pexInterval time.Duration // how often PEX goes to each peer (pex.go); tests shorten it
 }
 
 // New starts a Client: it opens the storage (unless Config.Storage is given)
@@ -70,6 +75,8 @@ func newClient(cfg Config, listen func(addr string) (net.Listener, error)) (*Cli
 		up:       ratelimit.New(cfg.UploadRate),
 		down:     ratelimit.New(cfg.DownloadRate),
 		torrents: make(map[metainfo.InfoHash]*Torrent),
+
+		pexInterval: defaultPEXInterval,
 	}
 	if c.peerID == (peerwire.PeerID{}) {
 		id, err := peerwire.NewPeerID(rand.Reader)
@@ -104,6 +111,16 @@ func newClient(cfg Config, listen func(addr string) (net.Listener, error)) (*Cli
 		c.stopObserve = cs.Observe(c.onContent)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if cfg.LocalDiscovery {
+		if err := c.startLSD(lsd.Config{}); err != nil {
+			c.cancel()
+			ln.Close()
+			if c.ownsSt {
+				c.storage.Close()
+			}
+			return nil, err
+		}
+	}
 	c.wg.Add(1)
 	go c.acceptLoop()
 	return c, nil
@@ -175,6 +192,9 @@ func (c *Client) AddTorrent(info *metainfo.Info, opts TorrentOptions) (*Torrent,
 	}
 	c.torrents[ih] = t
 	t.start()
+	if !info.Private { // BEP 27: a private torrent's peers come from its trackers only
+		c.lsdAdd(ih)
+	}
 	return t, nil
 }
 
@@ -202,6 +222,7 @@ func (c *Client) forget(t *Torrent) {
 	c.mu.Lock()
 	if c.torrents[t.ih] == t {
 		delete(c.torrents, t.ih)
+		c.lsdRemove(t.ih)
 	}
 	c.mu.Unlock()
 }

@@ -60,6 +60,12 @@ type Config struct {
 	RequestQueueTime time.Duration
 	// Web tunes how web sources (mirrors, url-lists) share work with peers.
 	Web WebConfig
+	// LocalDiscovery announces every torrent on the LAN and dials the
+	// machines that announce the same ones (BEP 14 local service
+	// discovery, multicast on the interface of the default route). Off in
+	// the zero Config, so that a library user (and every test) stays off
+	// the network unless it asks; the proxy example turns it on.
+	LocalDiscovery bool
 }
 
 // WebConfig tunes the use of a torrent's web source. Zero fields take the

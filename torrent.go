@@ -116,6 +116,8 @@ type Torrent struct {
 	reqBuf      []piecepicker.Request
 	counts      torrentCounts
 	completedCh chan struct{} // closed by the loop when complete, for the announcer
+
+	exts map[*peer]*peerExt // PEX and ut_metadata state of connected peers (pex.go)
 }
 
 // torrentCounts are the loop's counters, published in TorrentStats.
@@ -205,6 +207,7 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		startedAt:   time.Now(),
 		verifySem:   make(chan struct{}, maxVerifying),
 		completedCh: make(chan struct{}),
+		exts:        make(map[*peer]*peerExt),
 	}
 	t.hints.wake = make(chan struct{}, 1)
 	t.counts.bytesHave = have
@@ -427,6 +430,7 @@ func (t *Torrent) onTick(now time.Time) {
 		t.web.schedule(now)
 	}
 	t.dialMore()
+	t.pexTick(now)
 }
 
 // shutdown closes every connection, and those still waiting in the event

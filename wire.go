@@ -58,7 +58,11 @@ func (t *Torrent) onPeer(p *peer) {
 		p.out.push(peerwire.Message{ID: peerwire.Bitfield, Bitfield: have.Clone()})
 	}
 	if p.ext {
-		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave}, V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq}
+		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave, peerwire.ExtensionMetadata: extMetadata},
+			V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq, MetadataSize: len(t.info.Bytes())}
+		if !t.info.Private { // BEP 27: a private torrent's peers come from its trackers only
+			h.M[peerwire.ExtensionPEX] = extPEX
+		}
 		if m, err := h.Message(); err == nil {
 			p.out.push(m)
 		}
@@ -170,10 +174,15 @@ func (t *Torrent) onMessage(p *peer, m peerwire.Message) {
 }
 
 // Our extended message IDs (BEP 10), as announced in our handshake.
-const extDontHave = 1 // lt_donthave, BEP 54
+const (
+	extDontHave = 1 // lt_donthave, BEP 54
+	extPEX      = 2 // ut_pex, BEP 11 (pex.go)
+	extMetadata = 3 // ut_metadata, BEP 9 (metadata.go)
+)
 
 // onExtended applies an extension message: the peer's handshake (its queue
-// length, whether it speaks lt_donthave) or an lt_donthave.
+// length, whether it speaks lt_donthave, ut_pex, ut_metadata), an
+// lt_donthave, a ut_pex (pex.go) or a ut_metadata (metadata.go).
 func (t *Torrent) onExtended(p *peer, m peerwire.Message) {
 	switch m.ExtendedID {
 	case peerwire.HandshakeExtendedID:
@@ -185,6 +194,11 @@ func (t *Torrent) onExtended(p *peer, m peerwire.Message) {
 			p.reqq = h.Reqq
 		}
 		p.dontHaveID, _ = h.ID(peerwire.ExtensionDontHave)
+		t.onExtHandshake(p, h)
+	case extPEX:
+		t.onPEX(p, m.Payload)
+	case extMetadata:
+		t.onMetadata(p, m.Payload)
 	case extDontHave:
 		i, err := peerwire.ParseDontHave(m.Payload, t.info.NumPieces())
 		if err != nil {

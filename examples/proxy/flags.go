@@ -25,6 +25,8 @@ type options struct {
 	addMirrors    []debtorrent.ProxyMirror
 	trackers      []string
 	trackerListen string
+	lsd           bool
+	peerListenSet bool // -peer-listen was given: a taken port is then an error
 	uploadRate    int64
 	downloadRate  int64
 	importDir     string
@@ -129,8 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(sizeFlag{&o.cacheSize}, "cache-size", "cap on the package cache, e.g. 20G (default: no cap)")
 	fs.Var(mirrorFlag{&o.mirrors}, "mirror", "`NAME=URL` mirror to serve, repeatable; replaces the APT sources' mirrors")
 	fs.Var(mirrorFlag{&o.addMirrors}, "add-mirror", "`NAME=URL` mirror to serve in addition to the APT sources' mirrors, repeatable")
-	fs.Var(listFlag{&o.trackers}, "tracker", "announce `URL` of a tracker, repeatable (default: the embedded tracker)")
-	fs.StringVar(&o.trackerListen, "tracker-listen", ":6969", "`address` of the embedded tracker for the LAN (HTTP /announce); empty: none")
+	fs.Var(listFlag{&o.trackers}, "tracker", "announce `URL` of a tracker, repeatable (default: the embedded tracker, if -tracker-listen starts one)")
+	fs.StringVar(&o.trackerListen, "tracker-listen", "", "`address` to run an embedded tracker on for the LAN (HTTP /announce), e.g. :6969 (default: none; -lsd finds LAN peers without one)")
+	fs.BoolVar(&o.lsd, "lsd", true, "find peers on the LAN by local service discovery (BEP 14 multicast); -lsd=false: off")
 	fs.Var(sizeFlag{&o.uploadRate}, "upload-rate", "cap on bytes per second sent to peers, e.g. 5M (default: none)")
 	fs.Var(sizeFlag{&o.downloadRate}, "download-rate", "cap on bytes per second received from peers (default: none)")
 	fs.StringVar(&o.importDir, "import", "/var/cache/apt/archives", "`directory` of .deb files to import into the cache at start (empty: none)")
@@ -142,6 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("proxy: unexpected arguments %q", fs.Args())
 	}
+	fs.Visit(func(f *flag.Flag) { o.peerListenSet = o.peerListenSet || f.Name == "peer-listen" })
 	if o.listen == "" || o.cacheDir == "" {
 		return o, errors.New("proxy: -listen and -cache must not be empty")
 	}

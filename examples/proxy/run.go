@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/debtorrent/debtorrent"
@@ -52,15 +53,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("proxy: %w", err)
 		}
 		defer storage.Close()
-		client, err := debtorrent.New(debtorrent.Config{ListenAddr: o.peerListen, Storage: storage, UploadRate: o.uploadRate,
-			DownloadRate: o.downloadRate, Logger: log})
+		ccfg := debtorrent.Config{ListenAddr: o.peerListen, Storage: storage, UploadRate: o.uploadRate,
+			DownloadRate: o.downloadRate, Logger: log, LocalDiscovery: o.lsd}
+		client, err := debtorrent.New(ccfg)
+		if err != nil && !o.peerListenSet && errors.Is(err, syscall.EADDRINUSE) {
+			// The default port is taken (another proxy on this host):
+			// any port will do, trackers and LAN discovery announce it.
+			log.Info("proxy: default peer port taken; using another", "port", o.peerListen, "err", err)
+			ccfg.ListenAddr = ":0"
+			client, err = debtorrent.New(ccfg)
+		}
 		if err != nil {
 			return fmt.Errorf("proxy: peer side: %w", err)
 		}
 		defer client.Close()
 		cfg.Client = client
 		cfg.Trackers = trackers
-		fmt.Fprintf(stdout, "peers connect to %s; trackers: %s\n", client.Addr(), strings.Join(trackers, " "))
+		lan := "off"
+		if o.lsd {
+			lan = "on"
+		}
+		fmt.Fprintf(stdout, "peers connect to %s; trackers: %s; LAN discovery: %s\n", client.Addr(), strings.Join(trackers, " "), lan)
 	}
 	if stopTracker != nil {
 		defer stopTracker()

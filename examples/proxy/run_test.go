@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-peer-listen", "127.0.0.1:0", "-tracker-listen", "127.0.0.1:0",
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-peer-listen", "127.0.0.1:0", "-tracker-listen", "127.0.0.1:0", "-lsd=false",
 			"-cache", t.TempDir(), "-import", "", "-mirror", "test=http://" + mirror.Addr() + "/"}, pw, io.Discard)
 		pw.Close()
 	}()
@@ -120,4 +121,60 @@ func TestUnusableCacheNamesTheFlag(t *testing.T) {
 	err := run(context.Background(), []string{"-cache", filepath.Join(file, "sub"), "-no-peers", "-mirror", "x=http://127.0.0.1:1/"}, io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-cache DIR")
+}
+
+// startProxy runs the command with args and waits for it to print its
+// status line; it returns what it printed up to then and a function that
+// stops it and returns run's error.
+func startProxy(t *testing.T, args ...string) (printed string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasPrefix(sc.Text(), "Status:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	stop = func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("run did not return after cancel")
+		}
+	}
+	return strings.Join(lines, "\n"), stop
+}
+
+// Two proxies start on one host with no flags about ports: no embedded
+// tracker unless asked for, and a taken default peer port gives way to
+// another. A peer port asked for and taken is an error.
+func TestTwoProxiesOnOneHost(t *testing.T) {
+	if ln, err := net.Listen("tcp", ":6881"); err == nil { // else it is taken already
+		defer ln.Close()
+	}
+	base := []string{"-listen", "127.0.0.1:0", "-lsd=false", "-import", "", "-mirror", "test=http://127.0.0.1:1/"}
+	var stops []func() error
+	for i := range 2 {
+		printed, stop := startProxy(t, append(base, "-cache", t.TempDir())...)
+		stops = append(stops, stop)
+		require.Contains(t, printed, "debtorrent proxy listening on", "proxy %d", i)
+		require.Contains(t, printed, "LAN discovery: off", "proxy %d", i)
+		require.NotContains(t, printed, ":6881;", "proxy %d took the taken port", i)
+	}
+	for _, stop := range stops {
+		require.NoError(t, stop())
+	}
+	err := run(context.Background(), append(base, "-cache", t.TempDir(), "-peer-listen", ":6881"), io.Discard, io.Discard)
+	require.ErrorContains(t, err, "address already in use")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,12 +19,12 @@ import (
 // runDownload is "torrent download": fetch every piece of a torrent into a
 // directory, optionally staying on as a seed.
 func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlagSet("download", "[-dir DIR] [-seed] [-peer HOST:PORT]... FILE.torrent|MAGNET",
+	flags := newFlagSet("download", "[-dir DIR] [-seed] [-peer HOST:PORT]... [-lsd] FILE.torrent|MAGNET",
 		"Download a standard torrent into DIR/<name>, from the peers its trackers (and -peer)\n"+
 			"give and from its web seeds (url-list), printing a progress line every second.\n"+
 			"Exits 0 once every piece is verified; with -seed, keeps seeding until interrupted.\n"+
-			"A magnet link needs the torrent's info from -torrent FILE (fetching it from peers\n"+
-			"is not supported yet).",
+			"A magnet link's info comes from -torrent FILE or, without it, from the peers the\n"+
+			"link names (x.pe), its trackers (tr) and -peer, which must offer it (ut_metadata).",
 		stderr)
 	sf := addSwarmFlags(flags)
 	seedAfter := flags.Bool("seed", false, "keep seeding once the download is complete, until interrupted")
@@ -39,16 +40,21 @@ func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *timeout < 0 || *stall < 0 {
 		return usageErrorf("-timeout and -stall: want 0 or more")
 	}
-	sw, err := sf.start(positional[0], stderr, true)
-	if err != nil {
-		return err
-	}
-	defer sw.client.Close()
 	if *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
+	var sw *swarm
+	if strings.HasPrefix(positional[0], "magnet:") && *sf.torrent == "" {
+		sw, err = sf.startMagnet(ctx, positional[0], stderr)
+	} else {
+		sw, err = sf.start(positional[0], stderr, true)
+	}
+	if err != nil {
+		return err
+	}
+	defer sw.client.Close()
 	sw.stall = *stall
 	if err := sw.progressUntil(ctx, stderr, sw.torrent.Complete(), *sf.every); err != nil {
 		return fmt.Errorf("download of %s stopped: %w; %s", sw.info.Name, err, describe(sw.torrent.Stats()))
@@ -70,6 +76,7 @@ type swarmFlags struct {
 	peers   stringList
 	every   *time.Duration
 	verbose *bool
+	lsd     *bool
 }
 
 func addSwarmFlags(fs *flag.FlagSet) *swarmFlags {
@@ -79,6 +86,7 @@ func addSwarmFlags(fs *flag.FlagSet) *swarmFlags {
 		torrent: fs.String("torrent", "", "the .torrent `FILE` describing a magnet link's torrent"),
 		every:   fs.Duration("progress", time.Second, "how often to print a progress line (0: never)"),
 		verbose: fs.Bool("v", false, "log the engine's decisions"),
+		lsd:     fs.Bool("lsd", false, "also find peers on the LAN by local service discovery (BEP 14 multicast)"),
 	}
 	fs.Var(&sf.peers, "peer", "a peer's `HOST:PORT` to connect to (repeatable)")
 	return sf
@@ -101,18 +109,10 @@ func (sf *swarmFlags) start(arg string, stderr io.Writer, download bool) (*swarm
 	if m.Info.Layout != metainfo.FixedPieces {
 		return nil, fmt.Errorf("%s is not a standard torrent (Debian torrents are for the proxy)", arg)
 	}
-	if download && len(trackerTiersOf(m)) == 0 && len(m.URLList) == 0 && len(sf.peers) == 0 {
-		return nil, usageErrorf("%s lists no tracker and no web seed: name a peer with -peer HOST:PORT", arg)
+	if download && len(trackerTiersOf(m)) == 0 && len(m.URLList) == 0 && len(sf.peers) == 0 && !*sf.lsd {
+		return nil, usageErrorf("%s lists no tracker and no web seed: name a peer with -peer HOST:PORT (or look on the LAN with -lsd)", arg)
 	}
-	level := slog.LevelWarn
-	if *sf.verbose {
-		level = slog.LevelDebug
-	}
-	c, err := debtorrent.New(debtorrent.Config{
-		ListenAddr: *sf.listen,
-		DataDir:    *sf.dir,
-		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-	})
+	c, err := sf.newClient(stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +142,47 @@ func (sf *swarmFlags) start(arg string, stderr io.Writer, download bool) (*swarm
 	return &swarm{client: c, torrent: t, info: m.Info}, nil
 }
 
+// newClient starts the Client of download and seed.
+func (sf *swarmFlags) newClient(stderr io.Writer) (*debtorrent.Client, error) {
+	level := slog.LevelWarn
+	if *sf.verbose {
+		level = slog.LevelDebug
+	}
+	return debtorrent.New(debtorrent.Config{
+		ListenAddr:     *sf.listen,
+		DataDir:        *sf.dir,
+		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		LocalDiscovery: *sf.lsd,
+	})
+}
+
+// startMagnet joins the swarm of a magnet link, fetching its info from
+// peers (the link's x.pe and trackers, and -peer) until ctx ends.
+func (sf *swarmFlags) startMagnet(ctx context.Context, magnet string, stderr io.Writer) (*swarm, error) {
+	mag, err := metainfo.ParseMagnet(magnet)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range sf.peers {
+		magnet += "&x.pe=" + url.QueryEscape(p)
+	}
+	c, err := sf.newClient(stderr)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "fetching the info of %s from peers\n", mag.InfoHash)
+	t, err := c.AddMagnet(ctx, magnet, debtorrent.TorrentOptions{DownloadAll: true})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if t.Info().Layout != metainfo.FixedPieces {
+		c.Close()
+		return nil, fmt.Errorf("magnet %s is not a standard torrent (Debian torrents are for the proxy)", mag.InfoHash)
+	}
+	return &swarm{client: c, torrent: t, info: t.Info()}, nil
+}
+
 // load reads a .torrent file, or a magnet link whose info -torrent gives.
 func (sf *swarmFlags) load(arg string) (*metainfo.MetaInfo, error) {
 	if !strings.HasPrefix(arg, "magnet:") {
@@ -152,7 +193,7 @@ func (sf *swarmFlags) load(arg string) (*metainfo.MetaInfo, error) {
 		return nil, err
 	}
 	if *sf.torrent == "" {
-		return nil, usageErrorf("the info of magnet %s is not known: give it with -torrent FILE (fetching it from peers is not supported yet)", mag.InfoHash)
+		return nil, usageErrorf("the info of magnet %s is not known: give it with -torrent FILE (download fetches it from peers)", mag.InfoHash)
 	}
 	m, err := metainfo.LoadFile(*sf.torrent)
 	if err != nil {
