@@ -1,6 +1,7 @@
 package debtorrent
 
 import (
+	"strings"
 	"time"
 
 	"github.com/debtorrent/debtorrent/internal/choker"
@@ -33,16 +34,67 @@ func (t *Torrent) seeding() bool { return t.pk.NumWanted() == 0 }
 // the optimistic one.
 func (t *Torrent) uploadSlots() int { return choker.DefaultConfig().RegularSlots + 1 }
 
-// rechoke runs one round of the choker and applies its decision.
+// Fleet choking. Between debtorrent peers the point is not to trade (tit
+// for tat) but to keep the mirror out: a machine that has what another
+// wants serves it, whoever it is, as long as its upload can. So every
+// interested fleet peer is unchoked, up to maxFleetUnchoked, or, with an
+// upload cap, as many as it serves at fleetMinRate each. Standard peers keep
+// the choker's tit-for-tat with its own slots.
+const (
+	maxFleetUnchoked = 48
+	fleetMinRate     = 256 << 10 // bytes per second a fleet peer is given at least
+)
+
+// fleetVersion is the client name our extended handshake sends ("v").
+const fleetVersion = "debtorrent"
+
+// isFleetClient reports whether an extended handshake's "v" names
+// debtorrent.
+func isFleetClient(v string) bool { return strings.HasPrefix(v, fleetVersion) }
+
+// fleetSlots is how many fleet peers may be unchoked at once.
+func (t *Torrent) fleetSlots() int {
+	if r := t.c.cfg.UploadRate; r > 0 {
+		return int(min(max(r/fleetMinRate, int64(choker.DefaultConfig().RegularSlots)), maxFleetUnchoked))
+	}
+	return maxFleetUnchoked
+}
+
+// fleetUnchoked counts the fleet peers unchoked now.
+func (t *Torrent) fleetUnchoked() int {
+	n := 0
+	for q := range t.peers {
+		if q.fleet && q.unchoked {
+			n++
+		}
+	}
+	return n
+}
+
+// rechoke runs one round of the choker over the standard peers and of the
+// fleet rule over the debtorrent peers, and applies both.
 func (t *Torrent) rechoke(now time.Time) {
 	if len(t.peers) == 0 {
 		return
 	}
 	ps := make([]*peer, 0, len(t.peers))
 	cps := make([]choker.Peer, 0, len(t.peers))
+	fleetFree := t.fleetSlots()
 	for p := range t.peers {
+		if p.fleet {
+			if p.interested && fleetFree > 0 {
+				fleetFree--
+				t.unchoke(p, now)
+			} else {
+				t.choke(p)
+			}
+			continue
+		}
 		ps = append(ps, p)
 		cps = append(cps, chokePeer{p, now})
+	}
+	if len(ps) == 0 {
+		return
 	}
 	d := choker.Choose(now, cps, t.seeding(), t.chokeState, t.rng, choker.DefaultConfig())
 	t.chokeState = d.State
@@ -57,14 +109,21 @@ func (t *Torrent) rechoke(now time.Time) {
 }
 
 // maybeUnchoke unchokes a newly interested peer at once when an upload slot
-// is free, rather than making it wait for the next round.
+// is free, rather than making it wait for the next round (a fleet peer: a
+// fleet slot).
 func (t *Torrent) maybeUnchoke(p *peer) {
 	if p.unchoked {
 		return
 	}
+	if p.fleet {
+		if t.fleetUnchoked() < t.fleetSlots() {
+			t.unchoke(p, time.Now())
+		}
+		return
+	}
 	n := 0
 	for q := range t.peers {
-		if q.unchoked {
+		if q.unchoked && !q.fleet {
 			n++
 		}
 	}
@@ -78,7 +137,9 @@ func (t *Torrent) unchokeWaiting() {
 	for q := range t.peers {
 		if q.interested && !q.unchoked {
 			t.maybeUnchoke(q)
-			return
+			if q.unchoked {
+				return
+			}
 		}
 	}
 }

@@ -54,6 +54,7 @@ type peer struct {
 	reqq         int       // the most requests the peer queues (its "reqq")
 	stalledUntil time.Time // no requests to a peer that stalled, until then
 	dontHaveID   uint8     // the peer's extended ID for lt_donthave; 0: unsupported
+	fleet        bool      // a debtorrent peer (its extended handshake says so): choked by fleet rules
 
 	// The reader goroutine (readLoop) and the sender goroutine (sendLoop)
 	// own nothing here beyond their locals: the sender's open piece

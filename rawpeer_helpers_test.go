@@ -33,6 +33,13 @@ func dialRaw(t testing.TB, addr string, info *metainfo.Info, dontHaveID int) *ra
 // have-all.
 func dialRawHave(t testing.TB, addr string, info *metainfo.Info, dontHaveID int, have peerwire.ID) *rawPeer {
 	t.Helper()
+	return dialRawAs(t, addr, info, dontHaveID, have, "raw test peer")
+}
+
+// dialRawAs is dialRawHave with the client name ("v") its extension
+// handshake gives.
+func dialRawAs(t testing.TB, addr string, info *metainfo.Info, dontHaveID int, have peerwire.ID, client string) *rawPeer {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
@@ -58,7 +65,7 @@ func dialRawHave(t testing.TB, addr string, info *metainfo.Info, dontHaveID int,
 			p.msgs <- m
 		}
 	}()
-	h := peerwire.ExtendedHandshake{M: map[string]int{}, V: "raw test peer"}
+	h := peerwire.ExtendedHandshake{M: map[string]int{}, V: client}
 	if dontHaveID != 0 {
 		h.M[peerwire.ExtensionDontHave] = dontHaveID
 	}

@@ -59,7 +59,7 @@ func (t *Torrent) onPeer(p *peer) {
 	}
 	if p.ext {
 		h := peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtensionDontHave: extDontHave, peerwire.ExtensionMetadata: extMetadata},
-			V: "debtorrent", P: int(t.c.port()), Reqq: ourReqq, MetadataSize: len(t.info.Bytes())}
+			V: fleetVersion, P: int(t.c.port()), Reqq: ourReqq, MetadataSize: len(t.info.Bytes())}
 		if !t.info.Private { // BEP 27: a private torrent's peers come from its trackers only
 			h.M[peerwire.ExtensionPEX] = extPEX
 		}
@@ -194,6 +194,12 @@ func (t *Torrent) onExtended(p *peer, m peerwire.Message) {
 			p.reqq = h.Reqq
 		}
 		p.dontHaveID, _ = h.ID(peerwire.ExtensionDontHave)
+		if fleet := isFleetClient(h.V); fleet != p.fleet {
+			p.fleet = fleet
+			if fleet && p.interested {
+				t.maybeUnchoke(p)
+			}
+		}
 		t.onExtHandshake(p, h)
 	case extPEX:
 		t.onPEX(p, m.Payload)
