@@ -40,7 +40,9 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	conns atomic.Int64 // peer connections open, all torrents
+	conns     atomic.Int64 // peer connections open, all torrents
+	bans      *banList     // sources convicted of bad data, refused by every torrent (bans.go)
+	addrConns addrCounts   // admitted connections per address, all torrents (admit.go)
 
 	mu       sync.RWMutex // guards torrents and closed; held on add, remove and routing only
 	torrents map[metainfo.InfoHash]*Torrent
@@ -70,6 +72,7 @@ func newClient(cfg Config, listen func(addr string) (net.Listener, error)) (*Cli
 		up:       ratelimit.New(cfg.UploadRate),
 		down:     ratelimit.New(cfg.DownloadRate),
 		torrents: make(map[metainfo.InfoHash]*Torrent),
+		bans:     newBanList(time.Now, cfg.BanLoopbackByIP),
 	}
 	if c.peerID == (peerwire.PeerID{}) {
 		id, err := peerwire.NewPeerID(rand.Reader)
@@ -315,6 +318,12 @@ func (c *Client) releaseConn() { c.conns.Add(-1) }
 // handshakeIncoming answers an incoming handshake and hands the connection to
 // the torrent its infohash names.
 func (c *Client) handshakeIncoming(nc net.Conn) {
+	addr := remoteAddr(nc)
+	if c.bans.bannedAddr(addr) || !c.addrConns.below(c.bans.limitKey(addr), c.cfg.MaxConnsPerAddressTotal) {
+		nc.Close()
+		c.releaseConn()
+		return
+	}
 	known := func(ih metainfo.InfoHash) bool {
 		_, ok := c.Torrent(ih)
 		return ok
@@ -327,7 +336,7 @@ func (c *Client) handshakeIncoming(nc net.Conn) {
 		return
 	}
 	t, ok := c.Torrent(hs.InfoHash)
-	if !ok {
+	if !ok || c.bans.banned(addr, hs.PeerID) {
 		nc.Close()
 		c.releaseConn()
 		return
