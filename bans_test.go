@@ -68,6 +68,39 @@ func dialFrom(t *testing.T, local, addr string, info *metainfo.Info, id peerwire
 	return nil, false
 }
 
+// handshakeAnswered connects from local and reports whether the Client
+// answers the handshake.
+func handshakeAnswered(t *testing.T, local, addr string, info *metainfo.Info, id peerwire.PeerID) bool {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	nc, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
+	defer cancel()
+	_, err = peerwire.Initiate(ctx, nc, peerwire.Handshake{Reserved: peerwire.DefaultReserved(), InfoHash: info.InfoHash(), PeerID: id})
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	return err == nil
+}
+
+// awaitClosed waits for the Client to close p's connection.
+func awaitClosed(t *testing.T, p *rawPeer, what string) {
+	t.Helper()
+	deadline := time.NewTimer(swarmTimeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case m, ok := <-p.msgs:
+			if !ok {
+				return
+			}
+			m.Release()
+		case <-deadline.C:
+			t.Fatalf("%s is still open", what)
+		}
+	}
+}
+
 // peerID returns a distinct test peer ID.
 func peerID(n int) peerwire.PeerID {
 	var id peerwire.PeerID
@@ -105,12 +138,16 @@ func TestLiarRefusedAfterBan(t *testing.T) {
 		pieces[i] = s.debs[p]
 	}
 
+	elsewhere, ok := dialFrom(t, "127.0.0.2", addr, other.info, peerID(6), peerwire.HaveNone)
+	require.True(t, ok, "the liar is in another torrent too")
 	liar, ok := dialFrom(t, "127.0.0.2", addr, s.info, peerID(1), peerwire.HaveAll)
 	require.True(t, ok, "the liar is admitted before it lies")
 	liar.serveSeed(corrupt(pieces), 4<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
 	require.NoError(t, tr.WaitFor(ctx, func(s debtorrent.TorrentStats) bool { return s.Banned == 1 }))
+	awaitClosed(t, elsewhere, "the liar's connection to the other torrent")
+	require.False(t, handshakeAnswered(t, "127.0.0.2", addr, s.info, peerID(7)), "refused at accept time, before the handshake")
 
 	cases := []struct {
 		name  string
