@@ -216,3 +216,26 @@ func TestEndgameCancelsSent(t *testing.T) {
 	require.False(t, still, "b is no longer counted on for the block")
 	require.Contains(t, b.out.ctrl, peerwire.Message{ID: peerwire.Cancel, Index: 0, Begin: 0, Length: piecepicker.BlockSize})
 }
+
+// The peer dropped for a newcomer is the idle one connected longest ago:
+// never one that is interested, that we are interested in, that sent or
+// was sent a block lately, or that connected less than IdlePeerTimeout ago.
+func TestIdlestPeer(t *testing.T) {
+	tr, _ := stoppedTorrent(t, func(c *Config) { c.IdlePeerTimeout = time.Minute })
+	now := time.Now()
+	mk := func(id byte, age time.Duration) *peer {
+		p := fakePeer(t, tr, "192.0.2.1:1", id)
+		p.connectedAt = now.Add(-age)
+		return p
+	}
+	const old = time.Hour
+	mk(1, old+5*time.Minute).interested = true
+	mk(2, old+4*time.Minute).amInterested = true
+	mk(3, old+3*time.Minute).lastBlockAt = now.Add(-time.Second)
+	mk(4, old+2*time.Minute).up.Add(16<<10, now.Add(-time.Second))
+	mk(5, time.Second) // just connected
+	want := mk(6, old)
+	mk(7, old-time.Minute)
+	require.Equal(t, want, tr.idlest(now))
+	require.Equal(t, 2, tr.numIdle(now, 10))
+}

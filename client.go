@@ -318,6 +318,8 @@ func (c *Client) releaseConn() { c.conns.Add(-1) }
 // handshakeIncoming answers an incoming handshake and hands the connection to
 // the torrent its infohash names.
 func (c *Client) handshakeIncoming(nc net.Conn) {
+	// Banned addresses are refused before the handshake; peer IDs, and the
+	// per-torrent limits, once the torrent's loop sees the peer (onPeer).
 	addr := remoteAddr(nc)
 	if c.bans.bannedAddr(addr) || !c.addrConns.below(c.bans.limitKey(addr), c.cfg.MaxConnsPerAddressTotal) {
 		nc.Close()
@@ -336,7 +338,7 @@ func (c *Client) handshakeIncoming(nc net.Conn) {
 		return
 	}
 	t, ok := c.Torrent(hs.InfoHash)
-	if !ok || c.bans.banned(addr, hs.PeerID) {
+	if !ok {
 		nc.Close()
 		c.releaseConn()
 		return
