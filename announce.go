@@ -112,11 +112,12 @@ func (t *Torrent) addCandidates(addrs []string, explicit bool) {
 }
 
 // dialMore dials queued candidates while the torrent and the client have
-// connection slots. A torrent full of idle peers still dials (a few at a
-// time, maxDialsOverLimit): a dial that connects takes an idle peer's slot.
+// connection slots. A full torrent that wants pieces still dials when some
+// of its peers are idle (a few at a time, maxDialsOverLimit): a dial that
+// connects takes an idle peer's slot.
 func (t *Torrent) dialMore() {
 	slots := t.c.cfg.MaxConnsPerTorrent
-	if len(t.candidates) > 0 && len(t.peers)+len(t.dialing) >= slots {
+	if len(t.candidates) > 0 && len(t.peers)+len(t.dialing) >= slots && t.pk.NumWanted() > 0 {
 		slots += t.numIdle(time.Now(), maxDialsOverLimit)
 	}
 	for len(t.candidates) > 0 && len(t.peers)+len(t.dialing) < slots {

@@ -22,8 +22,10 @@ const (
 	// are normal, fifty are an attack.
 	DefaultMaxConnsPerAddress = 4
 	// DefaultMaxConnsPerAddressTotal bounds the peer connections from one
-	// address over all torrents.
-	DefaultMaxConnsPerAddressTotal = 16
+	// address over all torrents: a neighbour shares one connection with
+	// us in each of the proxy's torrents (one per Packages file, a few
+	// dozen), and one address should not take every MaxConns slot.
+	DefaultMaxConnsPerAddressTotal = 64
 	// DefaultIdlePeerTimeout is how long a peer may be of no use (neither
 	// side interested, no block either way) before its slot may go to a
 	// new peer when the torrent is full.
@@ -54,7 +56,7 @@ type Config struct {
 	// connections count by ip:port unless BanLoopbackByIP.
 	MaxConnsPerAddress int
 	// MaxConnsPerAddressTotal bounds the peer connections from one address
-	// over all torrents (DefaultMaxConnsPerAddressTotal, 16).
+	// over all torrents (DefaultMaxConnsPerAddressTotal, 64).
 	MaxConnsPerAddressTotal int
 	// IdlePeerTimeout: when a torrent is at MaxConnsPerTorrent and a new
 	// peer arrives, the peer connected longest ago that has been of no use
