@@ -239,3 +239,23 @@ func TestIdlestPeer(t *testing.T) {
 	require.Equal(t, want, tr.idlest(now))
 	require.Equal(t, 2, tr.numIdle(now, 10))
 }
+
+// Any address string, hostile or not, gets keys without panicking, and a
+// source banned at an address is banned there.
+func FuzzBanKeys(f *testing.F) {
+	for _, s := range []string{"192.0.2.1:6881", "[2001:db8::1]:1", "[::ffff:10.0.0.1]:2", "127.0.0.1:5", "[fe80::1%eth0]:3", "host:1", "", ":", "[::]:0"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, addr string, strict bool) {
+		b := newBanList(nil, strict)
+		ipPort, ip := b.addrKeys(addr)
+		require.NotEmpty(t, ipPort)
+		require.NotEmpty(t, b.limitKey(addr))
+		if ip != "" {
+			require.NotEqual(t, ipPort, ip)
+		}
+		b.ban(addr, peerwire.PeerID{1})
+		require.True(t, b.bannedAddr(addr))
+		require.True(t, b.banned("", peerwire.PeerID{1}))
+	})
+}
