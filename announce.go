@@ -18,6 +18,7 @@ const (
 	dialTimeout           = 10 * time.Second
 	maxCandidates         = 1000
 	redialDelay           = time.Minute
+	maxDialsOverLimit     = 4 // dials at once beyond MaxConnsPerTorrent, to replace idle peers
 )
 
 // announceLoop announces to the torrent's trackers: "started" first, again
@@ -96,7 +97,7 @@ func (t *Torrent) announceRequest(ev tracker.Event) tracker.AnnounceRequest {
 func (t *Torrent) addCandidates(addrs []string, explicit bool) {
 	now := time.Now()
 	for _, a := range addrs {
-		if t.banned[a] || t.dialing[a] || t.connectedTo(a) || len(t.candidates) >= maxCandidates {
+		if t.banned[a] || t.c.bans.bannedAddr(a) || t.dialing[a] || t.connectedTo(a) || len(t.candidates) >= maxCandidates {
 			continue
 		}
 		if at, ok := t.failedAt[a]; ok && !explicit && now.Sub(at) < redialDelay {
@@ -111,12 +112,18 @@ func (t *Torrent) addCandidates(addrs []string, explicit bool) {
 }
 
 // dialMore dials queued candidates while the torrent and the client have
-// connection slots.
+// connection slots. A full torrent that wants pieces still dials when some
+// of its peers are idle (a few at a time, maxDialsOverLimit): a dial that
+// connects takes an idle peer's slot.
 func (t *Torrent) dialMore() {
-	for len(t.candidates) > 0 && len(t.peers)+len(t.dialing) < t.c.cfg.MaxConnsPerTorrent {
+	slots := t.c.cfg.MaxConnsPerTorrent
+	if len(t.candidates) > 0 && len(t.peers)+len(t.dialing) >= slots && t.pk.NumWanted() > 0 {
+		slots += t.numIdle(time.Now(), maxDialsOverLimit)
+	}
+	for len(t.candidates) > 0 && len(t.peers)+len(t.dialing) < slots {
 		a := t.candidates[0]
 		t.candidates = t.candidates[1:]
-		if t.banned[a] || t.dialing[a] || t.connectedTo(a) {
+		if t.banned[a] || t.c.bans.bannedAddr(a) || t.dialing[a] || t.connectedTo(a) {
 			continue
 		}
 		if !t.c.reserveConn() {

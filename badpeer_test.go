@@ -9,6 +9,7 @@ import (
 
 	"github.com/debtorrent/debtorrent"
 	"github.com/debtorrent/debtorrent/metainfo"
+	"github.com/debtorrent/debtorrent/peerwire"
 )
 
 // lyingStorage serves every piece with its bytes flipped, as a peer sending
@@ -70,11 +71,13 @@ func TestCorruptPeerBanned(t *testing.T) {
 	require.Equal(t, 1, s.Banned, "the liar is banned, the honest seed is not")
 	require.Positive(t, s.HashFailures)
 
-	// The liar may not come back.
-	require.NoError(t, tr.AddPeer(liar.Addr().String()))
+	// The liar's connection is closed (on its side too), and it may not come
+	// back: a connection under its peer ID is refused.
 	ctx, cancel := context.WithTimeout(context.Background(), swarmTimeout)
 	defer cancel()
-	require.NoError(t, tr.WaitFor(ctx, func(s debtorrent.TorrentStats) bool { return s.Peers <= 1 }))
+	require.NoError(t, lt.WaitFor(ctx, func(s debtorrent.TorrentStats) bool { return s.Peers == 0 }))
+	_, admitted := dialFrom(t, "127.0.0.1", leech.Addr().String(), info, liar.PeerID(), peerwire.HaveAll)
+	require.False(t, admitted, "the liar comes back")
 
 	require.NoError(t, leech.Close())
 	require.NoError(t, liar.Close())

@@ -41,7 +41,9 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	conns atomic.Int64 // peer connections open, all torrents
+	conns     atomic.Int64 // peer connections open, all torrents
+	bans      *banList     // sources convicted of bad data, refused by every torrent (bans.go)
+	addrConns addrCounts   // admitted connections per address, all torrents (admit.go)
 
 	mu       sync.RWMutex // guards torrents and closed; held on add, remove and routing only
 	torrents map[metainfo.InfoHash]*Torrent
@@ -67,16 +69,16 @@ func New(cfg Config) (*Client, error) {
 func newClient(cfg Config, listen func(addr string) (net.Listener, error)) (*Client, error) {
 	cfg = cfg.withDefaults()
 	c := &Client{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		peerID:   peerwire.PeerID(cfg.PeerID),
-		tracker:  tracker.NewClient(tracker.ClientConfig{HTTPClient: cfg.HTTPClient}),
-		pool:     peerwire.NewBlockPool(0),
-		up:       ratelimit.New(cfg.UploadRate),
-		down:     ratelimit.New(cfg.DownloadRate),
-		torrents: make(map[metainfo.InfoHash]*Torrent),
-
+		cfg:         cfg,
+		log:         cfg.Logger,
+		peerID:      peerwire.PeerID(cfg.PeerID),
+		tracker:     tracker.NewClient(tracker.ClientConfig{HTTPClient: cfg.HTTPClient}),
+		pool:        peerwire.NewBlockPool(0),
+		up:          ratelimit.New(cfg.UploadRate),
+		down:        ratelimit.New(cfg.DownloadRate),
+		torrents:    make(map[metainfo.InfoHash]*Torrent),
 		pexInterval: defaultPEXInterval,
+		bans:        newBanList(time.Now, cfg.BanLoopbackByIP),
 	}
 	if c.peerID == (peerwire.PeerID{}) {
 		id, err := peerwire.NewPeerID(rand.Reader)
@@ -336,6 +338,14 @@ func (c *Client) releaseConn() { c.conns.Add(-1) }
 // handshakeIncoming answers an incoming handshake and hands the connection to
 // the torrent its infohash names.
 func (c *Client) handshakeIncoming(nc net.Conn) {
+	// Banned addresses are refused before the handshake; peer IDs, and the
+	// per-torrent limits, once the torrent's loop sees the peer (onPeer).
+	addr := remoteAddr(nc)
+	if c.bans.bannedAddr(addr) || !c.addrConns.below(c.bans.limitKey(addr), c.cfg.MaxConnsPerAddressTotal) {
+		nc.Close()
+		c.releaseConn()
+		return
+	}
 	known := func(ih metainfo.InfoHash) bool {
 		_, ok := c.Torrent(ih)
 		return ok

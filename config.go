@@ -17,6 +17,19 @@ const (
 	DefaultMaxConnsPerTorrent = 50
 	// DefaultDataDir is where the default storage keeps pieces.
 	DefaultDataDir = "."
+	// DefaultMaxConnsPerAddress bounds one torrent's peer connections from
+	// one address (IPv4 address, IPv6 /64): several clients behind one NAT
+	// are normal, fifty are an attack.
+	DefaultMaxConnsPerAddress = 4
+	// DefaultMaxConnsPerAddressTotal bounds the peer connections from one
+	// address over all torrents: a neighbour shares one connection with
+	// us in each of the proxy's torrents (one per Packages file, a few
+	// dozen), and one address should not take every MaxConns slot.
+	DefaultMaxConnsPerAddressTotal = 64
+	// DefaultIdlePeerTimeout is how long a peer may be of no use (neither
+	// side interested, no block either way) before its slot may go to a
+	// new peer when the torrent is full.
+	DefaultIdlePeerTimeout = 30 * time.Second
 	// DefaultRequestQueueTime is how much data, in seconds of a peer's
 	// measured rate, is kept requested from it beyond one round trip.
 	DefaultRequestQueueTime = time.Second
@@ -37,6 +50,27 @@ type Config struct {
 	// MaxConnsPerTorrent bounds one torrent's peer connections
 	// (DefaultMaxConnsPerTorrent, 50).
 	MaxConnsPerTorrent int
+	// MaxConnsPerAddress bounds one torrent's peer connections from one
+	// address (DefaultMaxConnsPerAddress, 4); more are refused. An address
+	// is an IPv4 address or an IPv6 /64; loopback and link-local
+	// connections count by ip:port unless BanLoopbackByIP.
+	MaxConnsPerAddress int
+	// MaxConnsPerAddressTotal bounds the peer connections from one address
+	// over all torrents (DefaultMaxConnsPerAddressTotal, 64).
+	MaxConnsPerAddressTotal int
+	// IdlePeerTimeout: when a torrent is at MaxConnsPerTorrent and a new
+	// peer arrives, the peer connected longest ago that has been of no use
+	// for this long (neither side interested, no block either way) is
+	// dropped for it; with none, the newcomer is refused
+	// (DefaultIdlePeerTimeout, 30 s).
+	IdlePeerTimeout time.Duration
+	// BanLoopbackByIP makes bans and per-address limits apply to loopback
+	// and link-local addresses by IP, as to others. By default those go
+	// by ip:port (and peer ID), since several honest peers on one host or
+	// link share the address: a liar there is refused when it comes back
+	// with the same peer ID, not with a new one from a new port. Tests
+	// that want the strict behaviour set it.
+	BanLoopbackByIP bool
 	// UploadRate caps the bytes per second sent to peers, over all
 	// torrents. 0: unlimited.
 	UploadRate int64
@@ -110,6 +144,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnsPerTorrent <= 0 {
 		c.MaxConnsPerTorrent = DefaultMaxConnsPerTorrent
+	}
+	if c.MaxConnsPerAddress <= 0 {
+		c.MaxConnsPerAddress = DefaultMaxConnsPerAddress
+	}
+	if c.MaxConnsPerAddressTotal <= 0 {
+		c.MaxConnsPerAddressTotal = DefaultMaxConnsPerAddressTotal
+	}
+	if c.IdlePeerTimeout <= 0 {
+		c.IdlePeerTimeout = DefaultIdlePeerTimeout
 	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir

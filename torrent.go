@@ -68,8 +68,9 @@ type TorrentOptions struct {
 // sent. Bytes kept from peers and from the web source are counted apart.
 //
 // A piece that fails verification is fetched again. If one source sent all
-// of it, that source is banned at once (a peer: by address and peer ID; a
-// mirror: reported with WebSource.BadHash). Otherwise the xxhash of each
+// of it, that source is banned at once (a peer: by IP, ip:port and peer ID,
+// for every torrent of the Client, see banList; a mirror: reported with
+// WebSource.BadHash). Otherwise the xxhash of each
 // block its senders sent is kept; when the piece later verifies, each
 // suspect's blocks are compared with the good data and those that differ
 // convict their sender.
@@ -101,8 +102,8 @@ type Torrent struct {
 	dialing     map[string]bool
 	candidates  []string
 	failedAt    map[string]time.Time // when a dial to an address last failed
-	banned      map[string]bool
-	bannedIDs   map[peerwire.PeerID]bool
+	banned      map[string]bool      // our own addresses, as listed by trackers: never dialled (bans of liars: Client.bans)
+	adm         admission            // per-address counts of admitted peers (admit.go)
 	active      map[int]*activePiece // per-piece state (active.go)
 	web         *webState
 	down        *rate.Meter
@@ -199,7 +200,6 @@ func newTorrent(c *Client, info *metainfo.Info, ts TorrentStorage, opts TorrentO
 		dialing:     make(map[string]bool),
 		failedAt:    make(map[string]time.Time),
 		banned:      make(map[string]bool),
-		bannedIDs:   make(map[peerwire.PeerID]bool),
 		active:      make(map[int]*activePiece),
 		down:        rate.NewMeter(0),
 		up:          rate.NewMeter(0),
@@ -429,6 +429,7 @@ func (t *Torrent) onTick(now time.Time) {
 	if t.web != nil {
 		t.web.schedule(now)
 	}
+	t.sweepBanned()
 	t.dialMore()
 	t.pexTick(now)
 }

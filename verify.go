@@ -209,9 +209,10 @@ func (t *Torrent) onGoodHashes(ev evGoodHashes) {
 	}
 }
 
-// convict bans the source s that sent bad data for piece: its connection
-// closes and it may not come back to this torrent (by address or peer ID).
-// A web source is told which of its mirrors served the bad data.
+// convict bans the source s that sent bad data for piece: its connections
+// close and it may not come back to any torrent of the Client (by IP,
+// ip:port or peer ID; see banList) until its ban ends. A web source is told
+// which of its mirrors served the bad data.
 func (t *Torrent) convict(s suspect, piece int) {
 	if s.web {
 		if t.web != nil {
@@ -219,16 +220,14 @@ func (t *Torrent) convict(s suspect, piece int) {
 		}
 		return
 	}
-	if t.bannedIDs[s.id] && t.banned[s.addr] {
-		return
+	if !t.c.bans.banned(s.addr, s.id) {
+		d := t.c.bans.ban(s.addr, s.id)
+		t.log.Warn("debtorrent: banning peer that sent bad data", "peer", s.addr, "piece", piece, "for", d)
+		t.counts.banned++
+		t.dirty = true
 	}
-	t.log.Warn("debtorrent: banning peer that sent bad data", "peer", s.addr, "piece", piece)
-	t.banned[s.addr] = true
-	t.bannedIDs[s.id] = true
-	t.counts.banned++
-	t.dirty = true
 	for p := range t.peers {
-		if p.id == s.id || p.addr == s.addr {
+		if p.id == s.id || t.c.bans.bannedAddr(p.addr) {
 			t.removePeer(p, errors.New("banned: sent bad data"))
 		}
 	}

@@ -84,9 +84,8 @@ func TestSuspectsComparedAfterGoodPiece(t *testing.T) {
 	require.True(t, tr.pk.HavePiece(0))
 	require.Nil(t, tr.active[0], "nothing is kept about a verified piece")
 	require.Equal(t, 1, tr.counts.banned)
-	require.True(t, tr.banned[liar.addr])
-	require.True(t, tr.bannedIDs[liar.id])
-	require.False(t, tr.banned[honest.addr])
+	require.True(t, c.bans.banned(liar.addr, liar.id))
+	require.False(t, c.bans.banned(honest.addr, honest.id))
 	require.True(t, liar.removed, "the liar's connection is closed")
 	require.False(t, honest.removed)
 }

@@ -10,6 +10,7 @@ import (
 )
 
 // onPeer admits a connected peer, or closes it (limit, ban, duplicate, self).
+// A full torrent makes room by dropping an idle peer (admitPeer).
 func (t *Torrent) onPeer(p *peer) {
 	if p.outgoing {
 		delete(t.dialing, p.addr)
@@ -18,10 +19,8 @@ func (t *Torrent) onPeer(p *peer) {
 	switch {
 	case p.id == t.c.peerID:
 		reason = "ourselves"
-	case t.banned[p.addr] || t.bannedIDs[p.id]:
+	case t.banned[p.addr] || t.c.bans.banned(p.addr, p.id):
 		reason = "banned"
-	case len(t.peers) >= t.c.cfg.MaxConnsPerTorrent:
-		reason = "too many peers"
 	}
 	if reason == "" {
 		if q := t.peerByID(p.id); q != nil {
@@ -33,6 +32,9 @@ func (t *Torrent) onPeer(p *peer) {
 				reason = "already connected"
 			}
 		}
+	}
+	if reason == "" {
+		reason = t.admitPeer(p) // per-address limits, slots (admit.go)
 	}
 	if reason != "" {
 		if p.outgoing && p.id == t.c.peerID {
@@ -99,6 +101,7 @@ func (t *Torrent) removePeer(p *peer, err error) {
 		t.log.Debug("debtorrent: peer gone", "peer", p.addr, "err", err)
 	}
 	delete(t.peers, p)
+	t.unadmit(p)
 	delete(t.byPP, p.pp)
 	t.pk.RemovePeer(p.pp)
 	p.conn.Close()
