@@ -14,7 +14,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-say() { printf -- '--- %s\n' "$*"; }
+say() { printf -- '--- %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 fail() { echo "package check FAILED: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "run as root (it installs and purges the package)"
 
