@@ -548,7 +548,7 @@ function render(st) {
   $("sharepeers").style.width = (share * 100) + "%";
   $("sharemirror").style.width = (from > 0 ? (1 - share) * 100 : 0) + "%";
   $("saved").textContent = human(peers) + " saved: came from peers";
-  $("savedsub").textContent = human(mirror) + " from mirrors · " + human(cache) + " from cache";
+  $("savedsub").textContent = human(mirror) + " mirror · " + human(cache) + " cache";
   $("rserved").textContent = rate(st.rate_served);
   $("rpeers").textContent = rate(st.rate_peers);
   $("rmirror").textContent = rate(st.rate_mirror);
