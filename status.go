@@ -10,165 +10,156 @@ import (
 
 // ProxyStatus is a snapshot of a Proxy: what it served and where the
 // packages came from, its swarms, mirrors and cache, and the recent
-// requests. The proxy's /status.json serves the same figures (with the
-// JSON names given in the field comments) and its dashboard shows them.
+// requests. The proxy's /status.json serves it (decode it into a
+// ProxyStatus) and its dashboard shows it.
 type ProxyStatus struct {
-	// Time is when the snapshot was taken (UTC). JSON: time.
-	Time time.Time
-	// Uptime is how long the proxy has run. JSON: uptime_seconds.
-	Uptime time.Duration
-	// Mirrors maps each mirror name to its base URLs. JSON: mirrors.
-	Mirrors map[string][]string
+	// Time is when the snapshot was taken (UTC).
+	Time time.Time `json:"time"`
+	// Uptime is how long the proxy has run, in seconds.
+	Uptime float64 `json:"uptime_seconds"`
+	// Mirrors maps each mirror name to its base URLs.
+	Mirrors map[string][]string `json:"mirrors"`
 	// MirrorStates has the health of each mirror base URL, sorted by name
-	// then URL. JSON: mirror_states.
-	MirrorStates []ProxyMirrorStatus
+	// then URL.
+	MirrorStates []ProxyMirrorStatus `json:"mirror_states"`
 	// Torrents are the swarms, one per Packages file, sorted by name.
-	// JSON: torrents.
-	Torrents []ProxyTorrentStatus
+	Torrents []ProxyTorrentStatus `json:"torrents"`
 	// Requests counts every request answered, the status pages included.
-	// JSON: requests.
-	Requests int64
-	// Errors counts answers with a status of 400 or more. JSON: errors.
-	Errors int64
-	// RequestsByCode counts requests by HTTP status code. JSON:
-	// requests_by_code (keys are strings there).
-	RequestsByCode map[int]int64
+	Requests int64 `json:"requests"`
+	// Errors counts answers with a status of 400 or more.
+	Errors int64 `json:"errors"`
+	// RequestsByCode counts requests by HTTP status code.
+	RequestsByCode map[int]int64 `json:"requests_by_code"`
 	// BytesServed counts body bytes answered to APT since start (the
-	// status pages not included). JSON: bytes_served.
-	BytesServed int64
-	// BytesToday counts the same since local midnight. JSON: bytes_today.
-	BytesToday int64
+	// status pages not included).
+	BytesServed int64 `json:"bytes_served"`
+	// BytesToday counts the same since local midnight.
+	BytesToday int64 `json:"bytes_today"`
 	// IndexBytes is the index files' (Release, Packages...) part of
-	// BytesServed. JSON: index_bytes.
-	IndexBytes int64
+	// BytesServed.
+	IndexBytes int64 `json:"index_bytes"`
 	// BytesFromMirrors counts bytes received from mirrors, index files and
-	// packages. JSON: bytes_from_mirrors.
-	BytesFromMirrors int64
+	// packages.
+	BytesFromMirrors int64 `json:"bytes_from_mirrors"`
 	// DebsBySource counts .debs answered, by the source label of their
-	// request (see ProxyRequestLog.Source). JSON: debs_by_source.
-	DebsBySource map[string]int64
+	// request (see ProxyRequestLog.Source).
+	DebsBySource map[string]int64 `json:"debs_by_source"`
 	// DebBytesBySource counts .deb bytes answered by where the bytes came
-	// from: "peers", "mirror" or "cache". JSON: deb_bytes_by_source.
-	DebBytesBySource map[string]int64
+	// from: "peers", "mirror" or "cache".
+	DebBytesBySource map[string]int64 `json:"deb_bytes_by_source"`
 	// RateServed, RatePeers and RateMirror are bytes per second over the
 	// last 30 seconds: answered to APT, .deb bytes from peers, from
-	// mirrors. JSON: rate_served, rate_peers, rate_mirror.
-	RateServed, RatePeers, RateMirror float64
+	// mirrors.
+	RateServed float64 `json:"rate_served"`
+	RatePeers  float64 `json:"rate_peers"`
+	RateMirror float64 `json:"rate_mirror"`
 	// Samples are the traffic of the last 15 minutes in 5-second
-	// intervals, oldest first; the last is still running. JSON: samples.
-	Samples []ProxySample
+	// intervals, oldest first; the last is still running.
+	Samples []ProxySample `json:"samples"`
 	// Engine holds the peer side's figures; nil when the proxy runs
-	// without a Client. JSON: engine.
-	Engine *ProxyEngineStatus
-	// CacheBytes and CachePieces are the verified packages stored. JSON:
-	// cache_bytes, cache_pieces.
-	CacheBytes  int64
-	CachePieces int
+	// without a Client.
+	Engine *ProxyEngineStatus `json:"engine,omitempty"`
+	// CacheBytes and CachePieces are the verified packages stored.
+	CacheBytes  int64 `json:"cache_bytes"`
+	CachePieces int   `json:"cache_pieces"`
 	// CacheCap is the byte cap on the package store (0: none or not
-	// known). JSON: cache_cap.
-	CacheCap int64
-	// Evictions counts packages evicted to stay under CacheCap. JSON:
-	// evictions.
-	Evictions int64
+	// known).
+	CacheCap int64 `json:"cache_cap"`
+	// Evictions counts packages evicted to stay under CacheCap.
+	Evictions int64 `json:"evictions"`
 	// Recent are the last requests to mirrors (at most 50), newest first.
-	// JSON: recent.
-	Recent []ProxyRequestLog
+	Recent []ProxyRequestLog `json:"recent"`
 }
 
 // ProxyEngineStatus is the peer side (the Client) of a ProxyStatus.
 type ProxyEngineStatus struct {
-	// Peers is the number of connected peers. JSON: peers.
-	Peers int
-	// BytesFromPeers counts payload bytes received from peers. JSON:
-	// bytes_from_peers.
-	BytesFromPeers int64
-	// BytesToPeers counts payload bytes sent to peers. JSON: bytes_to_peers.
-	BytesToPeers int64
+	// Peers is the number of connected peers.
+	Peers int `json:"peers"`
+	// BytesFromPeers counts payload bytes received from peers.
+	BytesFromPeers int64 `json:"bytes_from_peers"`
+	// BytesToPeers counts payload bytes sent to peers.
+	BytesToPeers int64 `json:"bytes_to_peers"`
 	// BytesFromWeb counts bytes the engine fetched from mirrors (its web
-	// source). JSON: bytes_from_web.
-	BytesFromWeb int64
+	// source).
+	BytesFromWeb int64 `json:"bytes_from_web"`
 	// VerificationFailures counts pieces that failed their hash check.
-	// JSON: verification_failures.
-	VerificationFailures int64
-	// BannedPeers counts peers banned for bad data or misbehaviour. JSON:
-	// banned_peers.
-	BannedPeers int64
+	VerificationFailures int64 `json:"verification_failures"`
+	// BannedPeers counts peers banned for bad data or misbehaviour.
+	BannedPeers int64 `json:"banned_peers"`
 }
 
 // ProxyTorrentStatus is one swarm: the torrent made from one Packages file.
 type ProxyTorrentStatus struct {
 	// Name is origin/suite/component/binary-arch, e.g.
-	// "Debian/bookworm/main/binary-amd64". JSON: name.
-	Name string
-	// InfoHash is the torrent's hex infohash. JSON: infohash.
-	InfoHash string
+	// "Debian/bookworm/main/binary-amd64".
+	Name string `json:"name"`
+	// InfoHash is the torrent's hex infohash.
+	InfoHash string `json:"infohash"`
 	// Index is the Packages file it was made from, relative to the
-	// suite's dists directory. JSON: index.
-	Index string
-	// Packages is the number of .debs it lists. JSON: packages.
-	Packages int
-	// Bytes is their total size. JSON: bytes.
-	Bytes int64
-	// PiecesWanted counts packages asked for. JSON: pieces_wanted.
-	PiecesWanted int
-	// PiecesDone counts packages verified and stored. JSON: pieces_done.
-	PiecesDone int
-	// Peers is the number of connected peers in the swarm. JSON: peers.
-	Peers int
+	// suite's dists directory.
+	Index string `json:"index"`
+	// Packages is the number of .debs it lists.
+	Packages int `json:"packages"`
+	// Bytes is their total size.
+	Bytes int64 `json:"bytes"`
+	// PiecesWanted counts packages asked for.
+	PiecesWanted int `json:"pieces_wanted"`
+	// PiecesDone counts packages verified and stored.
+	PiecesDone int `json:"pieces_done"`
+	// Peers is the number of connected peers in the swarm.
+	Peers int `json:"peers"`
 	// Machines is the number of distinct peer IP addresses in the swarm.
-	// JSON: machines.
-	Machines int
-	// Added is when the torrent was made. JSON: added.
-	Added time.Time
+	Machines int `json:"machines"`
+	// Added is when the torrent was made.
+	Added time.Time `json:"added"`
 }
 
 // ProxyMirrorStatus is what the proxy knows of one mirror base URL.
 type ProxyMirrorStatus struct {
-	// Name is the mirror's name (the path prefix of requests). JSON: name.
-	Name string
-	// URL is the base URL. JSON: url.
-	URL string
+	// Name is the mirror's name (the path prefix of requests).
+	Name string `json:"name"`
+	// URL is the base URL.
+	URL string `json:"url"`
 	// State is "up" (the last request worked), "down" (it failed) or ""
-	// (not used yet); other words may appear (shown as they are). JSON:
-	// state.
-	State string
+	// (not used yet); other words may appear (shown as they are).
+	State string `json:"state"`
 	// LastError is the last failure's one-line reason, kept after the
-	// mirror recovers ("" if none). JSON: last_error.
-	LastError string
-	// Since is when State last changed (zero: never used). JSON: since.
-	Since time.Time
+	// mirror recovers ("" if none).
+	LastError string `json:"last_error"`
+	// Since is when State last changed (zero: never used).
+	Since time.Time `json:"since"`
 }
 
 // ProxySample is the traffic of one 5-second interval.
 type ProxySample struct {
-	// Start is the start of the interval. JSON: start.
-	Start time.Time
-	// Served counts body bytes answered to APT. JSON: served.
-	Served int64
+	// Start is the start of the interval.
+	Start time.Time `json:"start"`
+	// Served counts body bytes answered to APT.
+	Served int64 `json:"served"`
 	// Peers and Mirror count .deb bytes brought in from peers and from
-	// mirrors. JSON: peers, mirror.
-	Peers, Mirror int64
+	// mirrors.
+	Peers  int64 `json:"peers"`
+	Mirror int64 `json:"mirror"`
 }
 
 // ProxyRequestLog is one request the proxy answered.
 type ProxyRequestLog struct {
-	// Time is when the answer was ready (UTC). JSON: time.
-	Time time.Time
-	// Method is the HTTP method. JSON: method.
-	Method string
-	// URL is the URL as APT sent it. JSON: url.
-	URL string
-	// Status is the HTTP status answered. JSON: status.
-	Status int
-	// Bytes is the body length answered (0 for HEAD). JSON: bytes.
-	Bytes int64
+	// Time is when the answer was ready (UTC).
+	Time time.Time `json:"time"`
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// URL is the URL as APT sent it.
+	URL string `json:"url"`
+	// Status is the HTTP status answered.
+	Status int `json:"status"`
+	// Bytes is the body length answered (0 for HEAD).
+	Bytes int64 `json:"bytes"`
 	// Source says where the answer came from: "cache" (already stored),
 	// "peers", "mirror", "mixed" (peers and mirror), "unlisted" (a pool
 	// file no torrent lists), "index", "refused", "self" or "error".
-	// JSON: source.
-	Source string
-	// Duration is the time to the answer's head. JSON: duration_seconds.
-	Duration time.Duration
+	Source string `json:"source"`
+	// Duration is the time to the answer's head, in seconds.
+	Duration float64 `json:"duration_seconds"`
 }
 
 // Status returns a snapshot of the proxy's state.
@@ -177,7 +168,7 @@ func (p *Proxy) Status() ProxyStatus { return proxyStatusFrom(p.srv.Status()) }
 // proxyStatusFrom converts the internal status; nothing of s is shared.
 func proxyStatusFrom(s aptproxy.Status) ProxyStatus {
 	out := ProxyStatus{
-		Time: s.Time, Uptime: time.Duration(s.Uptime * float64(time.Second)),
+		Time: s.Time, Uptime: s.Uptime,
 		Mirrors:  map[string][]string{},
 		Requests: s.Requests, Errors: s.Errors, RequestsByCode: map[int]int64{},
 		BytesServed: s.BytesServed, BytesToday: s.BytesToday, IndexBytes: s.IndexBytes, BytesFromMirrors: s.BytesFromMirrors,
@@ -215,7 +206,7 @@ func proxyStatusFrom(s aptproxy.Status) ProxyStatus {
 	}
 	for _, r := range s.Recent {
 		out.Recent = append(out.Recent, ProxyRequestLog{Time: r.Time, Method: r.Method, URL: r.URL, Status: r.Status, Bytes: r.Bytes, Source: r.Source,
-			Duration: time.Duration(r.Duration * float64(time.Second))})
+			Duration: r.Duration})
 	}
 	return out
 }

@@ -320,3 +320,23 @@ func TestMetricsParse(t *testing.T) {
 	assert.Equal(t, 2.0, v("debtorrent_verification_failures_total", map[string]string{}))
 	assert.Equal(t, 1.0, v("debtorrent_banned_peers_total", map[string]string{}))
 }
+
+// FuzzPromLabel: any mirror name or URL, escaped by promLabel, reads back
+// unchanged through the strict parser, and any text given to the parser
+// gives a family map or an error, never a panic.
+func FuzzPromLabel(f *testing.F) {
+	for _, s := range []string{"", "debian", `a"b`, `back\slash`, "new\nline", "\\n", "é", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		text := "# HELP x X.\n# TYPE x gauge\nx{l=\"" + promLabel(v) + "\"} 1\n"
+		fams, err := parseProm(text)
+		if err != nil {
+			t.Fatalf("%q: escaped label does not parse: %v", v, err)
+		}
+		if got := fams["x"].samples[0].labels["l"]; got != v {
+			t.Fatalf("label %q read back as %q", v, got)
+		}
+		parseProm(v) // hostile text: no panic
+	})
+}
