@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debtorrent/debtorrent/debsource"
@@ -59,6 +60,9 @@ type Proxy struct {
 	sources *webSources    // one web source per archive
 	mirror  *mirrorFetcher // the road for .debs without a Client
 	mirrors []ProxyMirror
+
+	evictions   atomic.Int64 // pieces the storage removed (past its cap, or bad)
+	stopObserve func()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -137,6 +141,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	h := aptHandler{p}
 	p.handler = pipeline.Adapt(h)
 	p.pipe = &pipeline.Server{Handler: h, Depth: cfg.PipelineDepth, Logger: log}
+	p.watchEvictions()
 	p.srv.Start()
 	return p, nil
 }
@@ -304,6 +309,7 @@ func (p *Proxy) Import(ctx context.Context, dir string) (ImportStats, error) {
 // the proxy opened (not the Client, nor a Storage it was given).
 func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
+		p.stopObserve()
 		p.pipe.Close()
 		p.srv.Close()
 		p.mirror.close()
@@ -329,3 +335,18 @@ func dpkgArchitectures() []string {
 
 // parseURL parses a mirror's base URL.
 func parseURL(raw string) (*url.URL, error) { return url.Parse(raw) }
+
+// watchEvictions counts the pieces the storage removes, for the status
+// pages (with the cap, when the proxy opened the storage itself).
+func (p *Proxy) watchEvictions() {
+	p.stopObserve = p.storage.Observe(func(_ [32]byte, have bool) {
+		if !have {
+			p.evictions.Add(1)
+		}
+	})
+	var capBytes int64
+	if p.ownsSt {
+		capBytes = p.cfg.CacheSize
+	}
+	p.srv.SetCacheStats(func() (int64, int64) { return capBytes, p.evictions.Load() })
+}

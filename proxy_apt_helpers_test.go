@@ -61,6 +61,34 @@ type torrentView struct {
 	Packages       int
 }
 
+// torrentsWhen waits (up to 30 s: the proxy builds torrents in the
+// background, after the Packages file has gone to APT) until the proxy's
+// torrents satisfy cond, and returns them.
+func (p *testProxy) torrentsWhen(t testing.TB, what string, cond func([]torrentView) bool) []torrentView {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ts := p.Torrents()
+		if cond(ts) {
+			return ts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 30 s: torrents %+v", what, ts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// oneTorrent waits until the proxy has exactly one torrent, other than
+// not (when not is given), and returns it.
+func (p *testProxy) oneTorrent(t testing.TB, not ...string) torrentView {
+	t.Helper()
+	ts := p.torrentsWhen(t, "single torrent", func(ts []torrentView) bool {
+		return len(ts) == 1 && (len(not) == 0 || ts[0].InfoHash != not[0])
+	})
+	return ts[0]
+}
+
 // Torrents lists the torrents the proxy made, from its status.
 func (p *testProxy) Torrents() []torrentView {
 	var out []torrentView

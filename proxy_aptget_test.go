@@ -29,8 +29,7 @@ func TestAptGetBothModes(t *testing.T) {
 				root = newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 			}
 			root.mustRun(t, "update")
-			require.Len(t, p.Torrents(), 1, "the Packages file became a torrent")
-			assert.Equal(t, len(arch.Debs), p.Torrents()[0].Packages)
+			assert.Equal(t, len(arch.Debs), p.oneTorrent(t).Packages, "the Packages file became a torrent")
 			pkgs := debNames(arch)
 			root.mustRun(t, append([]string{"install", "--download-only", "-y"}, pkgs...)...)
 			root.checkDebs(t, arch, pkgs...)
@@ -92,7 +91,7 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	st, _, body := httpGet(t, c, "GET", base+d.Filename)
 	require.Equal(t, http.StatusOK, st)
 	assert.Equal(t, d.SHA256, sha256.Sum256([]byte(body)))
-	assert.Len(t, p2.Torrents(), 1, "the torrent was made from the cached Packages file")
+	p2.oneTorrent(t) // made from the cached Packages file
 	assert.Equal(t, int64(1), p2.Status().DebsBySource["mirror"], "served as a listed package, verified by SHA256")
 }
 
@@ -111,8 +110,7 @@ func TestArchiveUpdate(t *testing.T) {
 	p := startProxy(t, "http://"+mirror.Addr()+"/", nil)
 	root := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 	root.mustRun(t, "update")
-	require.Len(t, p.Torrents(), 1)
-	first := p.Torrents()[0].InfoHash
+	first := p.oneTorrent(t).InfoHash
 
 	spec.Packages = append(spec.Packages, testmirror.Package{Name: "newpkg", Version: "2.0-1", PayloadSize: 12345})
 	spec.Date = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC) // a day after Build's default
@@ -122,8 +120,7 @@ func TestArchiveUpdate(t *testing.T) {
 	require.NoError(t, os.Chtimes(filepath.Join(dir, "dists/bookworm/Release"), later, later))
 
 	root.mustRun(t, "update")
-	require.Len(t, p.Torrents(), 1, "the new Packages file replaced the old torrent")
-	assert.NotEqual(t, first, p.Torrents()[0].InfoHash)
+	p.oneTorrent(t, first) // the new Packages file replaced the old torrent
 	root.mustRun(t, "install", "--download-only", "-y", "newpkg")
 	root.checkDebs(t, arch2, "newpkg")
 	byHash := 0
@@ -150,7 +147,7 @@ func TestPDiffUpdate(t *testing.T) {
 	p := startProxy(t, "http://"+mirror.Addr()+"/", nil)
 	root := newAptRoot(t, "deb [trusted=yes] http://"+p.Addr+"/test/debian bookworm main", "")
 	root.mustRun(t, "update")
-	first := p.Torrents()[0].InfoHash
+	first := p.oneTorrent(t).InfoHash
 
 	spec.Packages = append(spec.Packages, testmirror.Package{Name: "newpkg", Version: "2.0-1", PayloadSize: 12345})
 	spec.Date = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
@@ -170,7 +167,6 @@ func TestPDiffUpdate(t *testing.T) {
 	require.True(t, usedPDiff, "APT should have used the pdiff:\n%s\n%+v", out, mirror.Log())
 	root.mustRun(t, "install", "--download-only", "-y", "newpkg")
 	root.checkDebs(t, v2, "newpkg")
-	require.Len(t, p.Torrents(), 1)
-	assert.NotEqual(t, first, p.Torrents()[0].InfoHash, "the torrent follows the new Packages file")
+	p.oneTorrent(t, first) // the torrent follows the new Packages file
 	assert.Equal(t, int64(1), p.Status().DebsBySource["mirror"], "newpkg was a listed package")
 }

@@ -32,6 +32,9 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 	}
 	if rd, err := p.storage.OpenSHA256(sum); err == nil {
 		p.srv.DebServed("cache")
+		if r.Method == http.MethodGet {
+			p.srv.DebBytes("cache", rd.Size())
+		}
 		return answer(rd), "cache"
 	}
 	if r.Method == http.MethodHead {
@@ -47,58 +50,87 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
 	defer cancel()
-	rd, source, err := p.fetchDeb(ctx, tor, file, piece, sum)
+	rd, got, err := p.fetchDeb(ctx, tor, file, piece, sum)
 	if err != nil {
-		return debError(ctx, "/"+t.Rest, err), source
+		return debError(ctx, "/"+t.Rest, err), got.source()
 	}
-	p.srv.DebServed(source)
-	return answer(rd), source
+	p.srv.DebServed(got.source())
+	got.record(p.srv, rd.Size())
+	return answer(rd), got.source()
+}
+
+// origin says where the bytes of a fetched .deb came from: the engine's
+// counters of bytes kept from peers and from the web source while it was
+// waited for (with other downloads of the torrent at once, its share of
+// them), or the mirror alone.
+type origin struct {
+	peers, web int64
+	mirrorOnly bool
+}
+
+// source names the origin for the request log: peers, mirror, mixed, or
+// cache (stored meanwhile, by another torrent).
+func (o origin) source() string {
+	switch {
+	case o.mirrorOnly || (o.web > 0 && o.peers == 0):
+		return "mirror"
+	case o.peers > 0 && o.web == 0:
+		return "peers"
+	case o.peers > 0:
+		return "mixed"
+	}
+	return "cache"
+}
+
+// record counts the .deb's size by source for the status pages, a mixed
+// one split in the proportion the engine got its bytes.
+func (o origin) record(srv *aptproxy.Server, size int64) {
+	switch s := o.source(); s {
+	case "mixed":
+		fromPeers := size * o.peers / (o.peers + o.web)
+		srv.DebBytes("peers", fromPeers)
+		srv.DebBytes("mirror", size-fromPeers)
+	default:
+		srv.DebBytes(s, size)
+	}
 }
 
 // fetchDeb brings piece (file) of tor into the storage and opens it: through
 // the Client's torrent when there is one, else from the mirror.
-func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece int, sum [32]byte) (PieceReader, string, error) {
+func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece int, sum [32]byte) (PieceReader, origin, error) {
 	if p.client != nil {
 		if ct, ok := p.client.Torrent(tor.Info.InfoHash()); ok {
 			return p.fromSwarm(ctx, ct, piece)
 		}
 		p.log.Warn("debtorrent: proxy: torrent not running; fetching from the mirror", "torrent", tor.Name.String())
 	}
+	mirror := origin{mirrorOnly: true}
 	src, err := p.sources.get(tor.Mirror, tor.ArchiveKey, tor.RootURLs)
 	if err != nil {
-		return nil, "mirror", err
+		return nil, mirror, err
 	}
 	path := tor.Info.Files[file].Path
 	if err := p.mirror.fetch(ctx, src, path, sum, tor.Info.Pieces[piece].Length); err != nil {
-		return nil, "mirror", err
+		return nil, mirror, err
 	}
 	rd, err := p.storage.OpenSHA256(sum)
 	if err != nil {
-		return nil, "mirror", fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", path, err)
+		return nil, mirror, fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", path, err)
 	}
-	return rd, "mirror", nil
+	return rd, mirror, nil
 }
 
 // fromSwarm waits for piece of ct, urgent with PeerWait as its deadline, and
-// opens it. The source is told by the torrent's byte counters: peers, mirror,
-// or mixed (with other downloads running at once, it is the torrent's mix).
-func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceReader, string, error) {
+// opens it.
+func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceReader, origin, error) {
 	before := ct.Stats()
 	rd, err := ct.ReadPiece(ctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
 	after := ct.Stats()
-	source := "mixed"
-	switch peers, web := after.BytesFromPeers > before.BytesFromPeers, after.BytesFromWeb > before.BytesFromWeb; {
-	case peers && !web:
-		source = "peers"
-	case web && !peers:
-		source = "mirror"
-	case !web && !peers:
-		source = "cache" // stored meanwhile through another torrent
-	}
+	o := origin{peers: after.BytesFromPeers - before.BytesFromPeers, web: after.BytesFromWeb - before.BytesFromWeb}
 	if err != nil {
-		return nil, source, err
+		return nil, o, err
 	}
-	return rd, source, nil
+	return rd, o, nil
 }
 
 // debError turns a failure to get a .deb into the answer APT understands:

@@ -59,8 +59,8 @@ func TestRealBookworm(t *testing.T) {
 	require.Equal(t, http.StatusOK, st)
 	assert.Equal(t, "53080", h.Get("Content-Length"))
 	assert.Equal(t, `"sha256:2e6e2f1a0007dc43bc91c273fd36e91e40a4f1c2765a03eca68b70a42103878a"`, h.Get("ETag"))
-	require.Len(t, p.Torrents(), 1)
-	assert.Equal(t, 63440, p.Torrents()[0].Packages)
-	assert.Equal(t, "Debian/bookworm/main/binary-amd64", p.Torrents()[0].Name)
+	tv := p.oneTorrent(t)
+	assert.Equal(t, 63440, tv.Packages)
+	assert.Equal(t, "Debian/bookworm/main/binary-amd64", tv.Name)
 	assert.Equal(t, 0, mirror.Count("pool/main/h/hello/hello_2.10-3_amd64.deb", http.StatusOK), "HEAD downloads nothing")
 }

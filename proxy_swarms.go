@@ -34,10 +34,15 @@ func (p *Proxy) engineStatus() aptproxy.EngineStatus {
 	cs := p.client.Stats()
 	es := aptproxy.EngineStatus{Peers: cs.Conns, BytesFromPeers: cs.BytesFromPeers, BytesToPeers: cs.BytesUploaded,
 		BytesFromWeb: cs.BytesFromWeb, Torrents: map[string]aptproxy.EngineTorrent{}}
+	for _, ct := range p.client.Torrents() {
+		ts := ct.Stats()
+		es.VerificationFailures += int64(ts.HashFailures)
+		es.BannedPeers += int64(ts.Banned)
+	}
 	for _, t := range p.srv.Torrents() {
 		if ct, ok := p.client.Torrent(t.Info.InfoHash()); ok {
 			ts := ct.Stats()
-			es.Torrents[t.Info.InfoHash().String()] = aptproxy.EngineTorrent{PiecesWanted: ts.Wanted, PiecesDone: ts.PiecesHave, Peers: ts.Peers}
+			es.Torrents[t.Info.InfoHash().String()] = aptproxy.EngineTorrent{PiecesWanted: ts.Wanted, PiecesDone: ts.PiecesHave, Peers: ts.Peers, Machines: ts.Machines}
 		}
 	}
 	return es

@@ -34,8 +34,9 @@ type TorrentStats struct {
 	Length, BytesHave int64
 	// Wanted is the number of pieces wanted and not yet verified.
 	Wanted int
-	// Peers is the number of connected peers.
-	Peers int
+	// Peers is the number of connected peers; Machines the number of
+	// distinct hosts (IP addresses) among them.
+	Peers, Machines int
 	// BytesFromPeers counts piece bytes received from peers and kept
 	// (duplicates and unwanted blocks are not counted).
 	BytesFromPeers int64

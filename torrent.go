@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -469,6 +470,7 @@ func (t *Torrent) publish() {
 		Length:         t.info.TotalLength(),
 		Wanted:         t.pk.NumWanted(),
 		Peers:          len(t.peers),
+		Machines:       t.machines(),
 		BytesFromPeers: t.counts.fromPeers,
 		BytesFromWeb:   t.counts.fromWeb,
 		BytesUploaded:  t.up.Total(),
@@ -479,4 +481,17 @@ func (t *Torrent) publish() {
 		BytesHave:      t.counts.bytesHave,
 	}
 	t.stats.publish(s)
+}
+
+// machines counts the distinct hosts of the connected peers.
+func (t *Torrent) machines() int {
+	hosts := make(map[string]struct{}, len(t.peers))
+	for p := range t.peers {
+		h, _, err := net.SplitHostPort(p.addr)
+		if err != nil {
+			h = p.addr
+		}
+		hosts[h] = struct{}{}
+	}
+	return len(hosts)
 }

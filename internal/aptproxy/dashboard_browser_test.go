@@ -77,7 +77,7 @@ func dashboardProxy(t *testing.T) *statusProxy {
 	p.stats.debBytes(BytesFromPeers, 3<<30)
 	p.stats.debBytes(BytesFromMirror, 1<<30)
 	p.stats.debBytes(BytesFromCache, 200<<20)
-	p.stats.mirrorResult("test", "http://"+mirror.Addr()+"/", nil)
+	p.mirrorState.note("test", nil)
 	return p
 }
 

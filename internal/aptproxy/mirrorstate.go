@@ -44,16 +44,27 @@ const (
 
 // MirrorState is what the proxy last saw of one mirror.
 type MirrorState struct {
-	// Name is the mirror's name.
+	// Name is the mirror's name (the path prefix).
 	Name string `json:"name"`
-	// Up is false while the mirror cannot be reached (connections refused,
-	// timeouts, resets); an HTTP answer of any status means it is up.
-	Up bool `json:"up"`
-	// Since is when the state last changed (zero: never seen).
-	Since time.Time `json:"since"`
-	// LastError is the last failure to reach it ("" if none).
+	// URL is the base URL shown with it (the mirror's state covers all its
+	// bases).
+	URL string `json:"url"`
+	// State is MirrorUp (it answered, with any HTTP status), MirrorDown (it
+	// could not be reached: connections refused, reset or timed out), or ""
+	// when nothing was asked of it yet.
+	State string `json:"state"`
+	// LastError is the last failure to reach it ("" if none; kept after it
+	// is back, so that it stays visible).
 	LastError string `json:"last_error,omitempty"`
+	// Since is when State last changed (zero: never asked).
+	Since time.Time `json:"since"`
 }
+
+// Mirror states.
+const (
+	MirrorUp   = "up"
+	MirrorDown = "down"
+)
 
 // mirrorStates follows whether each mirror can be reached, from the
 // outcome of every upstream request, and logs each change once. Safe for
@@ -61,13 +72,15 @@ type MirrorState struct {
 type mirrorStates struct {
 	log *slog.Logger
 
+	now func() time.Time
+
 	mu        sync.Mutex
 	states    map[string]*MirrorState
 	lastProbe map[string]time.Time
 }
 
 func newMirrorStates(log *slog.Logger) *mirrorStates {
-	return &mirrorStates{log: log, states: map[string]*MirrorState{}, lastProbe: map[string]time.Time{}}
+	return &mirrorStates{log: log, now: time.Now, states: map[string]*MirrorState{}, lastProbe: map[string]time.Time{}}
 }
 
 // unreachable reports whether err means the mirror could not be reached
@@ -92,12 +105,17 @@ func (m *mirrorStates) note(name string, err error) {
 	m.mu.Lock()
 	st := m.states[name]
 	if st == nil {
-		st = &MirrorState{Name: name, Up: true}
+		st = &MirrorState{Name: name}
 		m.states[name] = st
 	}
-	changed := st.Up == down
+	state := MirrorUp
+	if down {
+		state = MirrorDown
+	}
+	changed := st.State != state
+	first := st.State == ""
 	if changed {
-		st.Up, st.Since = !down, time.Now()
+		st.State, st.Since = state, m.now()
 		if down {
 			m.lastProbe[name] = st.Since // the failure was a probe
 		}
@@ -107,6 +125,7 @@ func (m *mirrorStates) note(name string, err error) {
 	}
 	m.mu.Unlock()
 	switch {
+	case changed && first && !down:
 	case changed && down:
 		m.log.Warn("aptproxy: mirror unreachable; serving what is cached, failing the rest fast", "mirror", name, "err", err)
 	case changed:
@@ -120,7 +139,7 @@ func (m *mirrorStates) gate(name string, now time.Time) (probe bool, err error) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.states[name]
-	if st == nil || st.Up {
+	if st == nil || st.State != MirrorDown {
 		return false, nil
 	}
 	if now.Sub(m.lastProbe[name]) >= ProbeEvery {
@@ -128,6 +147,16 @@ func (m *mirrorStates) gate(name string, now time.Time) (probe bool, err error) 
 		return true, nil
 	}
 	return false, &MirrorDownError{Mirror: name, Since: st.Since, Cause: st.LastError}
+}
+
+// get returns what is known of mirror name (zero State: nothing yet).
+func (m *mirrorStates) get(name string) MirrorState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.states[name]; st != nil {
+		return *st
+	}
+	return MirrorState{Name: name}
 }
 
 // list returns the states by name.

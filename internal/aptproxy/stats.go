@@ -62,28 +62,6 @@ type Sample struct {
 	Mirror int64 `json:"mirror"`
 }
 
-// MirrorState is what the proxy knows of one mirror's health.
-type MirrorState struct {
-	// Name is the mirror's name (the path prefix).
-	Name string `json:"name"`
-	// URL is the base URL the state is about.
-	URL string `json:"url"`
-	// State is "up" (the last request to it worked), "down" (it failed),
-	// or "" when nothing was asked of it yet; other values (e.g. "slow")
-	// are shown as they are.
-	State string `json:"state"`
-	// LastError is the last failure's one-line reason ("" if none).
-	LastError string `json:"last_error,omitempty"`
-	// Since is when State last changed (zero: never used).
-	Since time.Time `json:"since"`
-}
-
-// Mirror states.
-const (
-	MirrorUp   = "up"
-	MirrorDown = "down"
-)
-
 // stats counts what the Server did. Every method is safe for concurrent
 // use; nothing returned shares memory with stats.
 type stats struct {
@@ -101,13 +79,12 @@ type stats struct {
 	todayBytes int64
 	indexBytes int64
 	samples    [SampleCount]Sample // ring, indexed by interval number
-	mirrors    map[string]MirrorState
 	cacheFn    func() (capBytes, evictions int64)
 	now        func() time.Time
 }
 
 func newStats() *stats {
-	return &stats{codes: map[int]int64{}, debBytesBy: map[string]int64{}, mirrors: map[string]MirrorState{}, now: time.Now}
+	return &stats{codes: map[int]int64{}, debBytesBy: map[string]int64{}, now: time.Now}
 }
 
 // sampleLocked returns the ring slot of time t, reset if it held an older
@@ -188,29 +165,6 @@ func (st *stats) debBytes(source string, n int64) {
 	}
 }
 
-// mirrorResult records the outcome of a request to a mirror's base URL:
-// err nil marks it up, else down with err's first line. The request path
-// calls it after each upstream request (index files and .debs).
-func (st *stats) mirrorResult(name, url string, err error) {
-	state, msg := MirrorUp, ""
-	if err != nil {
-		state, msg = MirrorDown, oneLine(err.Error())
-	}
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	k := name + " " + url
-	old := st.mirrors[k]
-	since := old.Since
-	if old.State != state {
-		since = now.UTC()
-	}
-	if msg == "" {
-		msg = old.LastError // keep the last failure visible after recovery
-	}
-	st.mirrors[k] = MirrorState{Name: name, URL: url, State: state, LastError: msg, Since: since}
-}
-
 // setCacheStats keeps f for cacheStats.
 func (st *stats) setCacheStats(f func() (capBytes, evictions int64)) {
 	st.mu.Lock()
@@ -227,14 +181,6 @@ func (st *stats) cacheStats() (capBytes, evictions int64) {
 		return 0, 0
 	}
 	return f()
-}
-
-// mirrorState returns what mirrorResult recorded for name and url.
-func (st *stats) mirrorState(name, url string) (MirrorState, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	m, ok := st.mirrors[name+" "+url]
-	return m, ok
 }
 
 // snapshot is the part of Status that stats keeps.

@@ -176,13 +176,6 @@ func (s *Server) Status() Status {
 // goroutine.
 func (s *Server) DebBytes(source string, n int64) { s.stats.debBytes(source, n) }
 
-// MirrorResult records the outcome of a request to a mirror's base URL
-// (Mirror.Name, one of Mirror.URLs as a string) for the dashboard and
-// debtorrent_mirror_up: err nil marks it up, else down with err's first
-// line. Call it after upstream requests (index files and .debs), from any
-// goroutine.
-func (s *Server) MirrorResult(name, url string, err error) { s.stats.mirrorResult(name, url, err) }
-
 // SetCacheStats gives the Server a function reporting the package store's
 // byte cap (0: none) and evictions so far, for the status pages. Call it
 // once after New, before serving; f is called on every Status and must be
@@ -211,10 +204,8 @@ func (s *Server) mirrorStates(fromEngine []MirrorState) []MirrorState {
 	idx := map[string]int{}
 	for _, m := range s.cfg.Mirrors.List() {
 		for _, u := range m.URLs {
-			ms, ok := s.stats.mirrorState(m.Name, u.String())
-			if !ok {
-				ms = MirrorState{Name: m.Name, URL: u.String()}
-			}
+			ms := s.mirrorState.get(m.Name)
+			ms.URL = u.String()
 			idx[ms.Name+" "+ms.URL] = len(out)
 			out = append(out, ms)
 		}

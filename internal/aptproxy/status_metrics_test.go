@@ -282,7 +282,7 @@ func TestMetricsParse(t *testing.T) {
 	statusGet(t, c, base+"pool/main/n/no/no_1_amd64.deb")
 	p.stats.debBytes(BytesFromPeers, 12345)
 	p.stats.debBytes(BytesFromMirror, 100)
-	p.stats.mirrorResult("test", "http://"+mirror.Addr()+"/", nil)
+	p.mirrorState.note("test", nil)
 
 	st, h, body := statusGet(t, c, "http://"+p.Addr+"/metrics")
 	require.Equal(t, http.StatusOK, st)

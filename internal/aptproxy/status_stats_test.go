@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"image/png"
+	"log/slog"
+	"net"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/debtorrent/debtorrent/internal/indexcache"
 	"github.com/debtorrent/debtorrent/internal/pipeline"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,25 +96,23 @@ func TestStatsRates(t *testing.T) {
 	assert.InDelta(t, 100, mirror, 1e-9)
 }
 
-func TestStatsMirrorState(t *testing.T) {
+func TestMirrorStates(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	st, clock := newTestStats(t0)
-	_, ok := st.mirrorState("deb", "http://deb/")
-	assert.False(t, ok)
-	st.mirrorResult("deb", "http://deb/", nil)
-	clock.t = t0.Add(time.Minute)
-	st.mirrorResult("deb", "http://deb/", nil)
-	m, _ := st.mirrorState("deb", "http://deb/")
-	assert.Equal(t, MirrorState{Name: "deb", URL: "http://deb/", State: MirrorUp, Since: t0}, m, "Since moves only when the state changes")
-	clock.t = t0.Add(2 * time.Minute)
-	st.mirrorResult("deb", "http://deb/", errors.New("dial tcp: refused\nsecond line"))
-	m, _ = st.mirrorState("deb", "http://deb/")
-	assert.Equal(t, MirrorState{Name: "deb", URL: "http://deb/", State: MirrorDown, LastError: "dial tcp: refused; second line", Since: t0.Add(2 * time.Minute)}, m)
-	clock.t = t0.Add(3 * time.Minute)
-	st.mirrorResult("deb", "http://deb/", nil)
-	m, _ = st.mirrorState("deb", "http://deb/")
-	assert.Equal(t, MirrorUp, m.State)
-	assert.Equal(t, "dial tcp: refused; second line", m.LastError, "the last failure stays visible")
+	clock := t0
+	m := newMirrorStates(slog.New(slog.DiscardHandler))
+	m.now = func() time.Time { return clock }
+	assert.Equal(t, MirrorState{Name: "deb"}, m.get("deb"), "nothing asked yet")
+	m.note("deb", nil)
+	clock = t0.Add(time.Minute)
+	m.note("deb", nil)
+	assert.Equal(t, MirrorState{Name: "deb", State: MirrorUp, Since: t0}, m.get("deb"), "Since moves only when the state changes")
+	clock = t0.Add(2 * time.Minute)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	m.note("deb", refused)
+	assert.Equal(t, MirrorState{Name: "deb", State: MirrorDown, LastError: "dial tcp: connect: connection refused", Since: t0.Add(2 * time.Minute)}, m.get("deb"))
+	m.note("deb", &indexcache.StatusError{Status: 500})
+	assert.Equal(t, MirrorUp, m.get("deb").State, "any HTTP answer means it is reachable")
+	assert.Equal(t, "dial tcp: connect: connection refused", m.get("deb").LastError, "the last failure stays visible")
 }
 
 func TestRecentNewestFirst(t *testing.T) {
