@@ -263,9 +263,37 @@ func TestParsePromIsStrict(t *testing.T) {
 	}
 }
 
-// TestMetricsParse: /metrics parses strictly and has the documented
-// families with the figures the proxy counted.
-func TestMetricsParse(t *testing.T) {
+// metricsRun is what driveMetrics did to a proxy and what its /metrics
+// answered.
+type metricsRun struct {
+	header http.Header
+	body   string
+	want   []metricsWant
+}
+
+// metricsWant is one series the run must have produced: exactly value,
+// or at least value when atLeast is set.
+type metricsWant struct {
+	name    string
+	labels  map[string]string
+	value   float64
+	atLeast bool
+	why     string
+}
+
+// metricsFamilies are the families the dashboard issue asks for, with
+// their types.
+var metricsFamilies = map[string]string{
+	"debtorrent_deb_bytes_total": "counter", "debtorrent_index_bytes_total": "counter", "debtorrent_requests_total": "counter",
+	"debtorrent_mirror_up": "gauge", "debtorrent_peers": "gauge", "debtorrent_cache_bytes": "gauge",
+	"debtorrent_cache_evictions_total": "counter", "debtorrent_verification_failures_total": "counter", "debtorrent_banned_peers_total": "counter",
+}
+
+// driveMetrics serves an archive through a proxy, fetches a Release, a
+// Packages file, a .deb and a missing .deb, counts .deb bytes by source,
+// and reads /metrics. want lists the series those actions must show.
+func driveMetrics(t *testing.T) metricsRun {
+	t.Helper()
 	arch, mirror := startStatusMirror(t)
 	p := startStatusProxy(t, "http://"+mirror.Addr()+"/", func(c *Config) {
 		c.Engine = func() EngineStatus {
@@ -273,6 +301,7 @@ func TestMetricsParse(t *testing.T) {
 				Mirrors: []MirrorState{{Name: "odd\"name\\", URL: "http://x/\n", State: MirrorDown}}}
 		}
 	})
+	p.SetCacheStats(func() (int64, int64) { return 1 << 30, 7 })
 	c := &http.Client{}
 	base := "http://" + p.Addr + "/test/debian/"
 	statusGet(t, c, base+"dists/bookworm/Release")
@@ -286,39 +315,89 @@ func TestMetricsParse(t *testing.T) {
 
 	st, h, body := statusGet(t, c, "http://"+p.Addr+"/metrics")
 	require.Equal(t, http.StatusOK, st)
-	assert.Equal(t, "text/plain; version=0.0.4; charset=utf-8", h.Get("Content-Type"))
-	fams, err := parseProm(body)
-	require.NoError(t, err, body)
-
-	want := map[string]string{
-		"debtorrent_deb_bytes_total": "counter", "debtorrent_index_bytes_total": "counter", "debtorrent_requests_total": "counter",
-		"debtorrent_mirror_up": "gauge", "debtorrent_peers": "gauge", "debtorrent_cache_bytes": "gauge",
-		"debtorrent_cache_evictions_total": "counter", "debtorrent_verification_failures_total": "counter", "debtorrent_banned_peers_total": "counter",
-	}
-	for name, typ := range want {
-		require.Contains(t, fams, name)
-		assert.Equal(t, typ, fams[name].typ, name)
-	}
-	v := func(name string, labels map[string]string) float64 {
-		t.Helper()
-		x, ok := fams[name].value(labels)
-		require.True(t, ok, "%s%v missing", name, labels)
-		return x
-	}
-	assert.Equal(t, 12345.0, v("debtorrent_deb_bytes_total", map[string]string{"source": "peers"}))
-	assert.Equal(t, 100.0, v("debtorrent_deb_bytes_total", map[string]string{"source": "mirror"}))
-	assert.Equal(t, 0.0, v("debtorrent_deb_bytes_total", map[string]string{"source": "cache"}), "every source is exported, 0 too")
 	s := p.Status()
-	assert.Equal(t, float64(s.IndexBytes), v("debtorrent_index_bytes_total", map[string]string{}))
-	assert.Greater(t, s.IndexBytes, int64(0))
-	assert.GreaterOrEqual(t, v("debtorrent_requests_total", map[string]string{"code": "200"}), 3.0)
-	assert.Equal(t, 1.0, v("debtorrent_requests_total", map[string]string{"code": "404"}))
-	assert.Equal(t, 1.0, v("debtorrent_mirror_up", map[string]string{"mirror": "test", "url": "http://" + mirror.Addr() + "/"}))
-	assert.Equal(t, 0.0, v("debtorrent_mirror_up", map[string]string{"mirror": "odd\"name\\", "url": "http://x/\n"}), "label values are escaped")
-	assert.Equal(t, 4.0, v("debtorrent_peers", map[string]string{}))
-	assert.Equal(t, float64(s.CacheBytes), v("debtorrent_cache_bytes", map[string]string{}))
-	assert.Equal(t, 2.0, v("debtorrent_verification_failures_total", map[string]string{}))
-	assert.Equal(t, 1.0, v("debtorrent_banned_peers_total", map[string]string{}))
+	require.Greater(t, s.IndexBytes, int64(0), "the Release and Packages fetches count index bytes")
+	none := map[string]string{}
+	return metricsRun{header: h, body: body, want: []metricsWant{
+		{name: "debtorrent_deb_bytes_total", labels: map[string]string{"source": "peers"}, value: 12345},
+		{name: "debtorrent_deb_bytes_total", labels: map[string]string{"source": "mirror"}, value: 100},
+		{name: "debtorrent_deb_bytes_total", labels: map[string]string{"source": "cache"}, value: 0, why: "every source is exported, 0 too"},
+		{name: "debtorrent_index_bytes_total", labels: none, value: float64(s.IndexBytes)},
+		{name: "debtorrent_requests_total", labels: map[string]string{"code": "200"}, value: 3, atLeast: true},
+		{name: "debtorrent_requests_total", labels: map[string]string{"code": "404"}, value: 1},
+		{name: "debtorrent_mirror_up", labels: map[string]string{"mirror": "test", "url": "http://" + mirror.Addr() + "/"}, value: 1},
+		{name: "debtorrent_mirror_up", labels: map[string]string{"mirror": "odd\"name\\", "url": "http://x/\n"}, value: 0, why: "label values are escaped"},
+		{name: "debtorrent_peers", labels: none, value: 4},
+		{name: "debtorrent_cache_bytes", labels: none, value: float64(s.CacheBytes)},
+		{name: "debtorrent_cache_cap_bytes", labels: none, value: 1 << 30},
+		{name: "debtorrent_cache_evictions_total", labels: none, value: 7},
+		{name: "debtorrent_verification_failures_total", labels: none, value: 2},
+		{name: "debtorrent_banned_peers_total", labels: none, value: 1},
+	}}
+}
+
+// metricsReading is /metrics as one parser read it.
+type metricsReading interface {
+	// typ is the TYPE of family, "" when the family is absent.
+	typ(family string) string
+	// value is the sample of family with exactly these labels.
+	value(family string, labels map[string]string) (float64, bool)
+	// series is how many samples family has.
+	series(family string) int
+}
+
+// checkMetrics holds a reading to metricsFamilies and run.want.
+func checkMetrics(t *testing.T, run metricsRun, r metricsReading) {
+	t.Helper()
+	for name, typ := range metricsFamilies {
+		assert.Equal(t, typ, r.typ(name), "TYPE of %s", name)
+	}
+	assert.Equal(t, 3, r.series("debtorrent_deb_bytes_total"), "sources are exactly peers, mirror and cache")
+	for _, w := range run.want {
+		got, ok := r.value(w.name, w.labels)
+		if !assert.True(t, ok, "%s%v missing", w.name, w.labels) {
+			continue
+		}
+		if w.atLeast {
+			assert.GreaterOrEqual(t, got, w.value, "%s%v %s", w.name, w.labels, w.why)
+		} else {
+			assert.Equal(t, w.value, got, "%s%v %s", w.name, w.labels, w.why)
+		}
+	}
+}
+
+// strictReading is a metricsReading of parseProm's families.
+type strictReading map[string]*promFamily
+
+func (r strictReading) typ(family string) string {
+	if f := r[family]; f != nil {
+		return f.typ
+	}
+	return ""
+}
+
+func (r strictReading) value(family string, labels map[string]string) (float64, bool) {
+	if f := r[family]; f != nil {
+		return f.value(labels)
+	}
+	return 0, false
+}
+
+func (r strictReading) series(family string) int {
+	if f := r[family]; f != nil {
+		return len(f.samples)
+	}
+	return 0
+}
+
+// TestMetricsParse: /metrics parses strictly and has the documented
+// families with the figures the proxy counted.
+func TestMetricsParse(t *testing.T) {
+	run := driveMetrics(t)
+	assert.Equal(t, "text/plain; version=0.0.4; charset=utf-8", run.header.Get("Content-Type"))
+	fams, err := parseProm(run.body)
+	require.NoError(t, err, run.body)
+	checkMetrics(t, run, strictReading(fams))
 }
 
 // FuzzPromLabel: any mirror name or URL, escaped by promLabel, reads back
