@@ -26,6 +26,8 @@ import (
 const (
 	crashEnv     = "DEBTORRENT_STORE_CRASH_DIR"
 	crashSeedEnv = "DEBTORRENT_STORE_CRASH_SEED"
+	// crashRunSeedEnv replays TestCrashRecovery's kill points.
+	crashRunSeedEnv = "DEBTORRENT_STORE_CRASH_RUN_SEED"
 )
 
 // crashFixtures are the torrents the crash child writes, the same in parent
@@ -103,7 +105,14 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	deb, fixed := crashFixtures(t)
 	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv(crashRunSeedEnv); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, crashRunSeedEnv)
+	}
+	t.Logf("kill points from seed %d (rerun with %s=%d)", seed, crashRunSeedEnv, seed)
+	r := rand.New(rand.NewPCG(seed, 2))
 	const iterations = 8
 	for it := range iterations {
 		killAfter := 1 + r.IntN(25)
