@@ -85,6 +85,12 @@ type Options struct {
 	// commit of the same piece) may arrive in either order; Has tells the
 	// truth at any time.
 	OnEvict func(Sum)
+	// PartialMaxAge: partial pieces (kept for resuming) untouched for
+	// longer are removed at Open. 0 means DefaultPartialMaxAge.
+	PartialMaxAge time.Duration
+	// PartialMaxBytes caps the partial pieces kept: past it the oldest are
+	// removed at Open. 0 means DefaultPartialMaxBytes.
+	PartialMaxBytes int64
 	// Logger receives warnings about odd files found on disk (default: none).
 	Logger *slog.Logger
 
@@ -121,6 +127,13 @@ type Store struct {
 	busy     map[Sum]chan struct{} // names being renamed or unlinked; closed when done
 	torrents map[metainfo.InfoHash]*Torrent
 	closed   bool
+
+	// pmu guards owned: the partial pieces with a file in partial/, by
+	// SHA256, one writer each. Taken alone, or inside a partial's lock
+	// (never the other way round).
+	pmu            sync.Mutex
+	owned          map[Sum]*partial
+	partialsClosed bool
 }
 
 func (s *Store) internalDir() string { return filepath.Join(s.dir, ".debtorrent") }
@@ -139,7 +152,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{dir: dir, opts: opts, busy: make(map[Sum]chan struct{}),
-		torrents: make(map[metainfo.InfoHash]*Torrent)}
+		torrents: make(map[metainfo.InfoHash]*Torrent), owned: make(map[Sum]*partial)}
 	s.lru.init()
 	s.fs = opts.fs
 	if s.fs == nil {
@@ -168,6 +181,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	if err := s.scan(); err != nil {
+		s.lock.Close()
+		return nil, err
+	}
+	if err := s.collectPartials(); err != nil {
 		s.lock.Close()
 		return nil, err
 	}
@@ -227,8 +244,10 @@ func parseSum(name string) (Sum, bool) {
 	return sum, true
 }
 
-// Close releases the directory. Open torrents and readers must be closed
-// first; writes in progress are abandoned.
+// Close releases the directory. Open torrents and readers should be closed
+// first; writes in progress stop, and content-addressed pieces in progress
+// are kept in partial/ for the next writer to resume (SumWriters still open
+// fail from then on).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -246,6 +265,7 @@ func (s *Store) Close() error {
 	for _, t := range ts {
 		t.Close()
 	}
+	s.suspendPartials()
 	return s.lock.Close()
 }
 
