@@ -265,6 +265,13 @@ func (t *Torrent) FinishPiece(i int) error {
 		}
 		return fmt.Errorf("%w: piece %d", ErrIncomplete, i)
 	}
+	if t.fixed == nil && t.PieceComplete(i) {
+		// Stored meanwhile by another writer of its SHA256: this copy is
+		// not needed (nor kept).
+		p.stop()
+		t.take(i, p)
+		return nil
+	}
 	if !p.complete() {
 		return fmt.Errorf("%w: piece %d has %d of %d bytes", ErrIncomplete, i, p.received(), p.length)
 	}
