@@ -13,6 +13,10 @@ import (
 // (Wait for them). It wraps io.ErrUnexpectedEOF.
 var ErrBeyondPrefix = fmt.Errorf("store: read past the prefix of a piece being written (wait for it to grow): %w", io.ErrUnexpectedEOF)
 
+// ErrStopped: the writer of a piece being read stopped before finishing it
+// (its prefix may be kept for a resume, which another reader then follows).
+var ErrStopped = errors.New("store: the writer of the piece stopped before finishing it")
+
 // errUnsupported: OpenPartial of a standard torrent's piece.
 var errUnsupported = fmt.Errorf("store: reading a standard torrent's piece while it is written is not supported: %w", errors.ErrUnsupported)
 
@@ -29,8 +33,9 @@ var errUnsupported = fmt.Errorf("store: reading a standard torrent's piece while
 //   - verified: Prefix is Size, every byte reads;
 //   - failed (hash mismatch, or discarded): ReadAt and Wait fail with an
 //     error wrapping ErrHashMismatch; bytes read before are not to be used;
-//   - closed (its writer stopped unfinished, or the store closed): ReadAt
-//     and Wait fail with an error wrapping ErrClosed.
+//   - stopped (its writer stopped unfinished: Close of the torrent, of the
+//     SumWriter or of the store): ReadAt and Wait fail with an error
+//     wrapping ErrStopped.
 //
 // Safe for concurrent use; Close once done (it does not affect the writer).
 type PartialReader struct {
@@ -73,7 +78,7 @@ func stateErr(st pieceState) error {
 	case pieceFailed:
 		return fmt.Errorf("%w: the piece being read failed its check or was discarded; abort the stream", ErrHashMismatch)
 	case pieceClosed:
-		return fmt.Errorf("%w: the writer of the piece being read stopped before finishing it", ErrClosed)
+		return fmt.Errorf("%w; open a reader of the next writer", ErrStopped)
 	}
 	return nil
 }
@@ -188,7 +193,7 @@ func (w *SumWriter) OpenReader() (*PartialReader, error) { return w.p.openReader
 // nothing of it was written yet, or of the stored piece when it is complete.
 // Standard torrents' pieces fail with an error wrapping
 // errors.ErrUnsupported. The reader stays valid after the torrent closes
-// (it then fails with ErrClosed unless the piece was verified).
+// (it then fails with ErrStopped unless the piece was verified).
 func (t *Torrent) OpenPartial(i int) (*PartialReader, error) {
 	pc, err := t.piece(i)
 	if err != nil {

@@ -93,7 +93,7 @@ func TestPartialReaderOutcomes(t *testing.T) {
 			return w.Commit()
 		}, ErrHashMismatch},
 		{"abort", func(w *SumWriter) error { return w.Abort() }, ErrHashMismatch},
-		{"writer closed", func(w *SumWriter) error { return w.Close() }, ErrClosed},
+		{"writer closed", func(w *SumWriter) error { return w.Close() }, ErrStopped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(t.TempDir(), Options{})
