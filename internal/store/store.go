@@ -1,14 +1,17 @@
 // Package store keeps pieces on disk: the content-addressed area where
 // Debian pieces (whole .deb files) live once under their SHA256, and the
-// ordinary file layout of standard torrents, plus the temporary files pieces
-// are written into until their hash is checked.
+// ordinary file layout of standard torrents, plus the partial and temporary
+// files pieces are written into until their hash is checked.
 //
 // Layout under the store's directory:
 //
 //	sha256/ab/abcdef…            verified Debian pieces, named by their SHA256
 //	<name>/<path>                 the files of standard torrents, as other clients lay them out
 //	.debtorrent/lock              held (flock) while a Store has the directory open
-//	.debtorrent/tmp/              pieces being written (emptied on open)
+//	.debtorrent/partial/<sha256>  Debian pieces being written, or stopped unfinished
+//	                              (kept across restarts, resumed; one per SHA256)
+//	.debtorrent/tmp/              other pieces being written: a second concurrent
+//	                              writer of one SHA256 (emptied on open)
 //	.debtorrent/torrents/<ih>/    per standard torrent: "verified", the durable record
 //	                              of its verified pieces
 //
@@ -24,6 +27,22 @@
 // A crash before the record is replaced leaves bytes in the files that no
 // record claims; a crash after leaves durable verified data. Temporary files
 // are deleted on open, and pieces no record claims start over.
+//
+// A Debian piece in progress is resumable: its file in partial/ only ever
+// receives its own bytes, is fsynced every few MiB and when its writer stops
+// (then cut to the prefix its hash covered), and is adopted by the next
+// writer of its SHA256, before or after a restart: its length, cut to the
+// first hole and to whole 16 KiB blocks, is re-hashed once and becomes the
+// new prefix. A crash may lose the tail written since the last fsync, or
+// leave wrong bytes in it; none of that is ever named verified, because the
+// SHA256 of the whole piece is checked before its rename into sha256/, and a
+// piece failing it is deleted and starts over. Partial files of pieces
+// stored already, untouched for a week, or past a size cap are removed on
+// open.
+//
+// Readers of a piece in progress (PartialReader) get their own descriptor
+// of its file and follow its hashed prefix; the last byte is held back
+// until the piece is verified.
 //
 // Concurrency. Store and Torrent are safe for concurrent use. The store's
 // lock guards only in-memory state and is never held across a system call
