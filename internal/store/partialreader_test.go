@@ -209,3 +209,42 @@ func TestPartialSyncBounded(t *testing.T) {
 	assert.Equal(t, 2, syncs)
 	require.NoError(t, w.Commit())
 }
+
+// TestPartialReaderWakes: a write that grows the prefix wakes the waiters
+// (the broadcast channel is closed), and a write that does not (a block
+// beyond a gap) does not; a blocked Wait returns the new prefix.
+func TestPartialReaderWakes(t *testing.T) {
+	data := randomBytes(4*resumeBlock, 78)
+	fx := newDebFixture(t, "t", "amd64", [][]byte{data})
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	tor, err := s.OpenTorrent(fx.info)
+	require.NoError(t, err)
+	r, err := tor.OpenPartial(0)
+	require.NoError(t, err)
+	defer r.Close()
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	waited := make(chan int64, 1)
+	go func() {
+		n, _ := r.Wait(waitCtx(t), 0)
+		waited <- n
+	}()
+	_, _, ch := r.snapshot()
+	require.NoError(t, tor.WriteBlock(0, 2*resumeBlock, data[2*resumeBlock:3*resumeBlock]))
+	require.False(t, closed(ch), "a block beyond a gap does not grow the prefix")
+	require.NoError(t, tor.WriteBlock(0, 0, data[:resumeBlock]))
+	require.True(t, closed(ch), "a block that grows the prefix wakes the waiters")
+	require.Equal(t, int64(resumeBlock), <-waited)
+	_, _, ch = r.snapshot()
+	require.NoError(t, tor.WriteBlock(0, resumeBlock, data[resumeBlock:2*resumeBlock])) // fills the gap
+	require.True(t, closed(ch))
+	require.Equal(t, int64(3*resumeBlock), r.Prefix())
+}

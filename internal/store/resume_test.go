@@ -249,3 +249,26 @@ func TestCollectPartials(t *testing.T) {
 	s = reopen(t, s, false, Options{PartialMaxBytes: 70_000})
 	assert.ElementsMatch(t, []string{fresh, older}, dirEntries(t, s.partialDir()), "oldest past the cap, too old, stored and stray removed (%s)", oldest)
 }
+
+// TestSuspendCutsToPrefix: bytes that arrived beyond the hashed prefix
+// (here a block not aligned on the file system's blocks, so no hole
+// betrays the gap before it) are cut off when the writer stops, so a clean
+// restart resumes the prefix only.
+func TestSuspendCutsToPrefix(t *testing.T) {
+	data := randomBytes(6*resumeBlock, 77)
+	fx := newDebFixture(t, "t", "amd64", [][]byte{data})
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	tor, err := s.OpenTorrent(fx.info)
+	require.NoError(t, err)
+	writePiece(t, tor, 0, data[:2*resumeBlock], resumeBlock)
+	off := 2*resumeBlock + 100
+	require.NoError(t, tor.WriteBlock(0, int64(off), data[off:off+resumeBlock]))
+	require.NoError(t, tor.Close())
+	s = reopen(t, s, false, Options{})
+	tor, err = s.OpenTorrent(fx.info)
+	require.NoError(t, err)
+	require.Equal(t, int64(2*resumeBlock), tor.PartialLength(0))
+	writePiece(t, tor, 0, data, resumeBlock)
+	require.NoError(t, tor.FinishPiece(0))
+}
