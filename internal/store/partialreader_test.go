@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -247,4 +249,92 @@ func TestPartialReaderWakes(t *testing.T) {
 	require.NoError(t, tor.WriteBlock(0, resumeBlock, data[resumeBlock:2*resumeBlock])) // fills the gap
 	require.True(t, closed(ch))
 	require.Equal(t, int64(3*resumeBlock), r.Prefix())
+}
+
+// TestPartialReadersRace opens readers of a piece at random moments while
+// it is written out of order, finished, or discarded and written again,
+// with the race detector watching: every reader sees a growing prefix of
+// the piece's bytes and ends verified, failed or stopped, never with other
+// bytes.
+func TestPartialReadersRace(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	data := randomBytes(24*resumeBlock+77, seed+1)
+	fx := newDebFixture(t, "t", "amd64", [][]byte{data})
+	for round := range 6 {
+		s, err := Open(t.TempDir(), Options{})
+		require.NoError(t, err)
+		tor, err := s.OpenTorrent(fx.info)
+		require.NoError(t, err)
+		discard := round%2 == 1
+		offs := make([]int, 0, 25)
+		for off := 0; off < len(data); off += resumeBlock {
+			offs = append(offs, off)
+		}
+		rng.Shuffle(len(offs), func(a, b int) { offs[a], offs[b] = offs[b], offs[a] })
+		const readers = 4
+		results := make(chan error, readers)
+		started := make(chan struct{}, readers)
+		for range readers {
+			go func() {
+				r, err := tor.OpenPartial(0)
+				started <- struct{}{}
+				if err != nil {
+					results <- err
+					return
+				}
+				defer r.Close()
+				var last int64
+				buf := make([]byte, len(data))
+				for {
+					n, err := r.Wait(waitCtx(t), last)
+					if err != nil {
+						results <- err
+						return
+					}
+					if n < last {
+						results <- fmt.Errorf("prefix shrank from %d to %d", last, n)
+						return
+					}
+					if _, err := r.ReadAt(buf[:n], 0); err != nil {
+						results <- err
+						return
+					}
+					if !bytes.Equal(buf[:n], data[:n]) {
+						results <- fmt.Errorf("prefix of %d bytes is not the piece's", n)
+						return
+					}
+					if n == int64(len(data)) {
+						results <- nil
+						return
+					}
+					last = n
+				}
+			}()
+		}
+		for k, off := range offs {
+			if k == len(offs)/2 && discard {
+				tor.DiscardPiece(0)
+			}
+			err := tor.WriteBlock(0, int64(off), data[off:min(off+resumeBlock, len(data))])
+			require.NoError(t, err)
+		}
+		for range readers {
+			<-started
+		}
+		if discard {
+			require.ErrorIs(t, tor.FinishPiece(0), ErrIncomplete, "half the blocks were discarded")
+			require.NoError(t, tor.Close())
+		} else {
+			require.NoError(t, tor.FinishPiece(0))
+		}
+		for range readers {
+			err := <-results
+			if err != nil && !errors.Is(err, ErrHashMismatch) && !errors.Is(err, ErrStopped) {
+				t.Fatalf("round %d: reader: %v", round, err)
+			}
+		}
+		require.NoError(t, s.Close())
+	}
 }
