@@ -172,22 +172,32 @@ func (t *Torrent) partialOf(i int, pc metainfo.Piece) (*partial, error) {
 	if p != nil {
 		return p, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, ErrClosed
-	}
-	if p := t.partials[i]; p != nil {
-		return p, nil
-	}
-	if t.PieceComplete(i) { // verified since the caller looked
-		return nil, nil
-	}
+	// Made without t.mu held: resuming re-hashes the kept prefix, which
+	// must not stall the torrent's other pieces.
 	p, err := t.newPartial(i, pc)
 	if err != nil {
 		return nil, err
 	}
-	t.partials[i] = p
+	t.mu.Lock()
+	other, closed := t.partials[i], t.closed
+	complete := t.PieceComplete(i) // verified since the caller looked?
+	if other == nil && !closed && !complete {
+		t.partials[i] = p
+	}
+	t.mu.Unlock()
+	if other != nil || closed || complete {
+		p.mu.Lock()
+		p.stop() // a racing call won, or the piece is no longer to write
+		p.mu.Unlock()
+	}
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case other != nil:
+		return other, nil
+	case complete:
+		return nil, nil
+	}
 	return p, nil
 }
 
@@ -220,7 +230,7 @@ func (t *Torrent) PartialLength(i int) int64 {
 	return t.s.PartialLength(Sum(pc.Hash), pc.Length)
 }
 
-// newPartial starts piece i (t.mu held).
+// newPartial starts piece i.
 func (t *Torrent) newPartial(i int, pc metainfo.Piece) (*partial, error) {
 	if t.fixed != nil {
 		return newInPlace(t.fixed.pieceFiles(i), pc.Length, t.newHash()), nil
