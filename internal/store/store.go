@@ -131,7 +131,9 @@ type Options struct {
 // unlinks their files after. busy marks the names with such a file
 // operation in flight, so that a commit of a piece being deleted waits for
 // the deletion instead of racing it. OnCommit and OnEvict run with no lock
-// held.
+// held. pmu guards only the set of partial files owned by a writer (one
+// writer per SHA256); it is taken inside a partial's lock, never around one
+// that anybody else may hold, and never across a system call.
 type Store struct {
 	dir  string
 	opts Options
