@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/debtorrent/debtorrent/internal/store"
 	"github.com/debtorrent/debtorrent/metainfo"
@@ -221,6 +222,12 @@ type DiskOptions struct {
 	// MaxBytes caps the content-addressed area (Debian pieces); least
 	// recently used pieces nobody is reading are evicted past it. 0: no cap.
 	MaxBytes int64
+	// PartialMaxAge: Debian pieces in progress kept for resuming and
+	// untouched for longer are removed on open. 0: a week.
+	PartialMaxAge time.Duration
+	// PartialMaxBytes caps the Debian pieces in progress kept for
+	// resuming (the oldest past it are removed on open). 0: 4 GiB.
+	PartialMaxBytes int64
 	// Logger receives warnings about odd files on disk.
 	Logger *slog.Logger
 }
@@ -255,7 +262,9 @@ type VerifyStats struct {
 // torrents list them), standard torrents in their usual file layout under
 // dir/<name>/, written through temporary files and made visible only once
 // verified, with crash safety, restart discovery, import and an optional size
-// cap. Safe for concurrent use.
+// cap. Debian pieces in progress are kept across restarts and resumed
+// (PartialOpener, ContentResumer), and can be read while written
+// (PartialReader). Safe for concurrent use.
 type DiskStorage struct {
 	s *store.Store
 
@@ -276,8 +285,10 @@ var (
 func OpenDiskStorage(dir string, opts DiskOptions) (*DiskStorage, error) {
 	d := &DiskStorage{observers: map[int]func([32]byte, bool){}}
 	so := store.Options{
-		MaxBytes: opts.MaxBytes,
-		Logger:   opts.Logger,
+		MaxBytes:        opts.MaxBytes,
+		PartialMaxAge:   opts.PartialMaxAge,
+		PartialMaxBytes: opts.PartialMaxBytes,
+		Logger:          opts.Logger,
 		OnCommit: func(s store.Sum) { d.notify(s, true) },
 		OnEvict:  func(s store.Sum) { d.notify(s, false) },
 	}
