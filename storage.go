@@ -289,8 +289,8 @@ func OpenDiskStorage(dir string, opts DiskOptions) (*DiskStorage, error) {
 		PartialMaxAge:   opts.PartialMaxAge,
 		PartialMaxBytes: opts.PartialMaxBytes,
 		Logger:          opts.Logger,
-		OnCommit: func(s store.Sum) { d.notify(s, true) },
-		OnEvict:  func(s store.Sum) { d.notify(s, false) },
+		OnCommit:        func(s store.Sum) { d.notify(s, true) },
+		OnEvict:         func(s store.Sum) { d.notify(s, false) },
 	}
 	s, err := store.Open(dir, so)
 	if err != nil {
