@@ -14,8 +14,8 @@ import (
 )
 
 // Torrent is one torrent's view of the store: blocks are written (into a
-// Debian piece's temporary file, or in place into a standard torrent's
-// files), FinishPiece checks the piece's hash and makes it readable,
+// Debian piece's partial file, resumable, or in place into a standard
+// torrent's files), FinishPiece checks the piece's hash and makes it readable,
 // OpenPiece reads verified pieces. Safe for concurrent use: blocks
 // of one piece or of different pieces may be written at once, and
 // FinishPiece may race WriteBlock (a block that arrives after its piece was
