@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/debtorrent/debtorrent/internal/store"
 	"github.com/debtorrent/debtorrent/metainfo"
@@ -52,7 +53,8 @@ type TorrentStorage interface {
 	// ErrNotComplete when it is not (or no longer) stored. An open piece is
 	// never evicted.
 	OpenPiece(piece int) (PieceReader, error)
-	// Close abandons pieces in progress and releases the torrent.
+	// Close abandons pieces in progress (a PartialOpener keeps what it can
+	// resume) and releases the torrent.
 	Close() error
 }
 
@@ -101,7 +103,9 @@ type ContentStorage interface {
 // byte. One goroutine at a time; it keeps nothing of p after Write returns.
 type ContentWriter interface {
 	io.Writer
-	// Written returns how many bytes have been written.
+	// Written returns the offset the next Write goes to: the bytes
+	// written, plus the prefix a resumed writer (ResumeSHA256) started
+	// from.
 	Written() int64
 	// Commit checks the SHA256 of what was written and, on a match, stores
 	// the piece durably. It returns an error wrapping ErrIncomplete when
@@ -112,6 +116,92 @@ type ContentWriter interface {
 	Abort() error
 }
 
+// PartialOpener is implemented by a TorrentStorage that can read a Debian
+// (content-addressed) piece while it is being written, to stream it before
+// it is verified, and that keeps pieces in progress across restarts
+// (DiskStorage's torrents do; find out with a type assertion).
+//
+// Concurrency: both methods may be called at any time, concurrently with
+// every method of the TorrentStorage, for any piece.
+type PartialOpener interface {
+	// OpenPartial returns a reader of the piece's prefix as this torrent
+	// writes it, starting the piece (resuming what was kept of it) when
+	// nothing was written yet, or of the stored piece when it is
+	// complete. Pieces of standard torrents may fail with an error
+	// wrapping errors.ErrUnsupported. The reader stays valid after the
+	// TorrentStorage is closed, until it is closed itself.
+	OpenPartial(piece int) (PartialReader, error)
+	// PartialLength returns how many bytes from the start of the piece are
+	// stored already (all of it when complete): the prefix kept from an
+	// earlier run or written so far, from which a download may continue.
+	// Blocks written inside it are ignored. Cheap: no hashing, at most a
+	// stat.
+	PartialLength(piece int) int64
+}
+
+// PartialReader reads the prefix of a piece being written, with its own
+// handle on the data: neither the commit of the piece, nor its discard, nor
+// its eviction later changes bytes already let through.
+//
+// Prefix only grows. It is the bytes written and hashed so far except the
+// piece's last byte, held back until the piece is verified: Prefix() ==
+// Size() exactly when the piece is verified and stored, so a caller that
+// streams the prefix never delivers the whole of a piece whose hash fails.
+// When the piece fails its check (or is discarded) ReadAt and Wait fail
+// with an error wrapping ErrHashMismatch, and bytes let through before must
+// be thrown away (abort the stream); when its writer stops unfinished they
+// fail with an error wrapping ErrWriterStopped.
+//
+// Concurrency: every method may be called from any goroutine, at once;
+// Close once, when done (it does not affect the writer). ReadAt keeps
+// nothing of its argument.
+type PartialReader interface {
+	// ReadAt reads within the prefix; past it it reads what lies before it
+	// and fails with an error wrapping ErrBeyondPrefix (and
+	// io.ErrUnexpectedEOF); past the end of a verified piece it returns
+	// io.EOF.
+	io.ReaderAt
+	io.Closer
+	// Prefix returns how many bytes from the start may be read now.
+	Prefix() int64
+	// Wait blocks until Prefix is greater than beyond, the piece is
+	// verified (Size, nil), it never will be (the errors above), or ctx
+	// ends; it returns the prefix then. It never polls.
+	Wait(ctx context.Context, beyond int64) (int64, error)
+	// Size returns the piece's length.
+	Size() int64
+}
+
+// PartialContentWriter is a ContentWriter that can be read while it is
+// written and stopped without losing what it wrote (DiskStorage's are).
+//
+// Concurrency: OpenPartial may be called from any goroutine at any time;
+// Close, like the other methods, by the writing goroutine.
+type PartialContentWriter interface {
+	ContentWriter
+	// OpenPartial returns a reader of what is written so far, as
+	// PartialOpener.OpenPartial does for a torrent's piece.
+	OpenPartial() (PartialReader, error)
+	// Close stops writing and keeps what was written for a later
+	// ResumeSHA256 or torrent of the same SHA256 (Abort discards it). It
+	// is harmless after Commit or Abort.
+	Close() error
+}
+
+// ContentResumer is a ContentStorage that resumes pieces whose writing
+// stopped (a download interrupted, maybe by a restart).
+//
+// Concurrency: as ContentStorage.
+type ContentResumer interface {
+	// ResumeSHA256 is CreateSHA256 continuing what was kept of the piece:
+	// the writer's Written() starts at the prefix kept, and the caller
+	// writes from there (fetching the rest from that offset). When another
+	// writer of the same SHA256 is running, or nothing was kept, Written
+	// starts at 0. (CreateSHA256 always starts at 0: the bytes kept are
+	// dropped.) The final SHA256 check covers the kept bytes too.
+	ResumeSHA256(sum [32]byte, size int64) (PartialContentWriter, error)
+}
+
 // Errors of storage; test with errors.Is.
 var (
 	// ErrHashMismatch: a piece's data did not match its hash.
@@ -120,6 +210,11 @@ var (
 	ErrIncomplete = store.ErrIncomplete
 	// ErrNotComplete: a piece was opened that is not (or no longer) stored.
 	ErrNotComplete = store.ErrNotComplete
+	// ErrBeyondPrefix: a PartialReader was asked for bytes past its prefix.
+	ErrBeyondPrefix = store.ErrBeyondPrefix
+	// ErrWriterStopped: the writer of a piece a PartialReader follows
+	// stopped before finishing it.
+	ErrWriterStopped = store.ErrStopped
 )
 
 // DiskOptions tune the default storage.
@@ -127,6 +222,12 @@ type DiskOptions struct {
 	// MaxBytes caps the content-addressed area (Debian pieces); least
 	// recently used pieces nobody is reading are evicted past it. 0: no cap.
 	MaxBytes int64
+	// PartialMaxAge: Debian pieces in progress kept for resuming and
+	// untouched for longer are removed on open. 0: a week.
+	PartialMaxAge time.Duration
+	// PartialMaxBytes caps the Debian pieces in progress kept for
+	// resuming (the oldest past it are removed on open). 0: 4 GiB.
+	PartialMaxBytes int64
 	// Logger receives warnings about odd files on disk.
 	Logger *slog.Logger
 }
@@ -161,7 +262,9 @@ type VerifyStats struct {
 // torrents list them), standard torrents in their usual file layout under
 // dir/<name>/, written through temporary files and made visible only once
 // verified, with crash safety, restart discovery, import and an optional size
-// cap. Safe for concurrent use.
+// cap. Debian pieces in progress are kept across restarts and resumed
+// (PartialOpener, ContentResumer), and can be read while written
+// (PartialReader). Safe for concurrent use.
 type DiskStorage struct {
 	s *store.Store
 
@@ -170,17 +273,24 @@ type DiskStorage struct {
 	nextObs   int
 }
 
-var _ ContentStorage = (*DiskStorage)(nil)
+var (
+	_ ContentStorage       = (*DiskStorage)(nil)
+	_ ContentResumer       = (*DiskStorage)(nil)
+	_ PartialOpener        = diskTorrent{}
+	_ PartialContentWriter = diskWriter{}
+)
 
 // OpenDiskStorage opens (creating if needed) the storage in dir. It finds
 // the verified pieces already there without re-hashing them.
 func OpenDiskStorage(dir string, opts DiskOptions) (*DiskStorage, error) {
 	d := &DiskStorage{observers: map[int]func([32]byte, bool){}}
 	so := store.Options{
-		MaxBytes: opts.MaxBytes,
-		Logger:   opts.Logger,
-		OnCommit: func(s store.Sum) { d.notify(s, true) },
-		OnEvict:  func(s store.Sum) { d.notify(s, false) },
+		MaxBytes:        opts.MaxBytes,
+		PartialMaxAge:   opts.PartialMaxAge,
+		PartialMaxBytes: opts.PartialMaxBytes,
+		Logger:          opts.Logger,
+		OnCommit:        func(s store.Sum) { d.notify(s, true) },
+		OnEvict:         func(s store.Sum) { d.notify(s, false) },
 	}
 	s, err := store.Open(dir, so)
 	if err != nil {
@@ -241,13 +351,23 @@ func (d *DiskStorage) OpenSHA256(sum [32]byte) (PieceReader, error) {
 	return r, nil
 }
 
-// CreateSHA256 implements ContentStorage.
+// CreateSHA256 implements ContentStorage. The writer is a
+// PartialContentWriter.
 func (d *DiskStorage) CreateSHA256(sum [32]byte, size int64) (ContentWriter, error) {
 	w, err := d.s.CreateSum(sum, size)
 	if err != nil {
 		return nil, err
 	}
-	return w, nil
+	return diskWriter{w}, nil
+}
+
+// ResumeSHA256 implements ContentResumer.
+func (d *DiskStorage) ResumeSHA256(sum [32]byte, size int64) (PartialContentWriter, error) {
+	w, err := d.s.ResumeSum(sum, size)
+	if err != nil {
+		return nil, err
+	}
+	return diskWriter{w}, nil
 }
 
 // Import adds the .deb files in dir (for example /var/cache/apt/archives)
@@ -275,9 +395,28 @@ func (d *DiskStorage) Verify(ctx context.Context) (VerifyStats, error) {
 // Usage returns the bytes and number of Debian pieces stored.
 func (d *DiskStorage) Usage() (bytes int64, pieces int) { return d.s.Usage() }
 
-// diskTorrent adapts *store.Torrent to TorrentStorage (OpenPiece returns the
-// interface).
+// diskTorrent adapts *store.Torrent to TorrentStorage and PartialOpener
+// (OpenPiece and OpenPartial return the interfaces).
 type diskTorrent struct{ *store.Torrent }
+
+func (t diskTorrent) OpenPartial(piece int) (PartialReader, error) {
+	r, err := t.Torrent.OpenPartial(piece)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// diskWriter adapts *store.SumWriter to PartialContentWriter.
+type diskWriter struct{ *store.SumWriter }
+
+func (w diskWriter) OpenPartial() (PartialReader, error) {
+	r, err := w.SumWriter.OpenReader()
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
 
 func (t diskTorrent) OpenPiece(piece int) (PieceReader, error) {
 	r, err := t.Torrent.OpenPiece(piece)

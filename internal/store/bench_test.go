@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -99,4 +100,29 @@ func BenchmarkWriteVerify(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// BenchmarkResumeAdopt measures adopting a kept 32 MiB partial piece: the
+// prefix is re-hashed once (streamed) when a writer resumes it.
+func BenchmarkResumeAdopt(b *testing.B) {
+	const size = 32 << 20
+	data := randomBytes(size+resumeBlock, 81)
+	sum := sumOf(data)
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.WriteFile(s.partialPath(sum), data[:size], 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		w, err := s.ResumeSum(sum, int64(len(data)))
+		if err != nil || w.Written() != size {
+			b.Fatalf("resumed at %d: %v", w.Written(), err)
+		}
+		w.Close() // keeps the file, unchanged
+	}
 }

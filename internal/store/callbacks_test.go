@@ -218,6 +218,7 @@ func TestOnCommitConcurrentWritersOnce(t *testing.T) {
 	c, _ := l.counts(sum)
 	require.Equal(t, 1, c, "OnCommit exactly once however many writers raced")
 	require.Len(t, dirEntries(t, s.tmpDir()), 0, "losing writers leave no temporary files")
+	require.Len(t, dirEntries(t, s.partialDir()), 0, "nor partial files")
 }
 
 func TestOnEvictEveryRoad(t *testing.T) {
@@ -355,4 +356,5 @@ func TestSumWriter(t *testing.T) {
 	})
 
 	require.Len(t, dirEntries(t, s.tmpDir()), 0, "no temporary files left")
+	require.Len(t, dirEntries(t, s.partialDir()), 0, "no partial files left")
 }

@@ -169,6 +169,20 @@ func checkAfterCrash(t *testing.T, dir string, deb debFixture, fixed fixedFixtur
 	}
 	td, err := s.OpenTorrent(deb.info)
 	require.NoError(t, err)
+	lengths := map[string]int64{}
+	for _, pc := range deb.info.Pieces {
+		lengths[hex.EncodeToString(pc.Hash)] = pc.Length
+	}
+	resumable := 0
+	for _, name := range dirEntries(t, s.partialDir()) {
+		length, ok := lengths[name]
+		require.True(t, ok, "partial/%s is no piece the child wrote", name)
+		sum, _ := parseSum(name)
+		require.False(t, s.Has(sum), "partial/%s of a stored piece survived Open", name)
+		if s.PartialLength(sum, length) > 0 {
+			resumable++
+		}
+	}
 	for i := range deb.info.Pieces {
 		if td.PieceComplete(i) {
 			require.Equal(t, deb.data[i], readPiece(t, td, i), "debian piece %d", i)
@@ -182,7 +196,7 @@ func checkAfterCrash(t *testing.T, dir string, deb debFixture, fixed fixedFixtur
 		}
 	}
 	assert.Empty(t, dirEntries(t, tf.fixed.partialDir()))
-	t.Logf("after crash: %d/%d debian, %d/%d standard pieces verified", td.Completed().Count(), len(deb.info.Pieces), tf.Completed().Count(), len(fixed.info.Pieces))
+	t.Logf("after crash: %d/%d debian, %d/%d standard pieces verified, %d debian pieces resumable", td.Completed().Count(), len(deb.info.Pieces), tf.Completed().Count(), len(fixed.info.Pieces), resumable)
 	require.NoError(t, td.Close())
 	require.NoError(t, tf.Close())
 }

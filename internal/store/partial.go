@@ -34,6 +34,16 @@ var errFinished = errors.New("store: piece already finished or discarded")
 // Bytes of the hashed prefix are never overwritten: a later block for that
 // region (a duplicate from another peer, say) is ignored there, so the file
 // and the hash always agree.
+//
+// A content-addressed piece whose file is under partial/ (persistent) is
+// kept there when its writer stops without finishing (suspend), truncated to
+// its hashed prefix, for the next writer of its SHA256 to resume. Its data is
+// fsynced every partialSyncEvery bytes of prefix and when suspended; a crash
+// loses at most an unsynced tail, and the final hash check catches any byte
+// that came back wrong.
+//
+// Readers (PartialReader) watch it: hashed only grows, and grown is closed
+// and replaced each time it does and each time state changes.
 type partial struct {
 	mu     sync.Mutex
 	data   pieceData
@@ -43,8 +53,33 @@ type partial struct {
 	h      hash.Hash
 	hashed int64
 	have   []span // sorted, disjoint, not adjacent
-	done   bool   // finished or discarded: takes no more writes
+	done   bool   // finished, discarded or suspended: takes no more writes
+
+	state pieceState    // what became of it; final once not pieceWriting and done
+	grown chan struct{} // closed and replaced when hashed grows or state changes
+
+	// Persistent partials only (owner != nil): the store that lists it
+	// among the owned partial files, its SHA256 (name), the file system for
+	// fsyncs and how far the file was last fsynced.
+	owner  *Store
+	name   Sum
+	fsys   fileSystem
+	synced int64
 }
+
+// pieceState is what became of a partial piece, as its readers see it.
+type pieceState int
+
+const (
+	pieceWriting  pieceState = iota // bytes still arriving (or being committed)
+	pieceVerified                   // its hash matched and it is stored
+	pieceFailed                     // its hash did not match, or it was discarded
+	pieceClosed                     // its writer stopped (kept for resume, or abandoned)
+)
+
+// partialSyncEvery bounds how much of a persistent partial's prefix may be
+// written without an fsync.
+const partialSyncEvery = 8 << 20
 
 // newPartial creates the temporary file of a piece in dir.
 func newPartial(dir, pattern string, length int64, h hash.Hash) (*partial, error) {
@@ -52,14 +87,20 @@ func newPartial(dir, pattern string, length int64, h hash.Hash) (*partial, error
 	if err != nil {
 		return nil, fmt.Errorf("store: create temporary piece file: %w", err)
 	}
-	return &partial{data: f, f: f, path: f.Name(), length: length, h: h}, nil
+	return &partial{data: f, f: f, path: f.Name(), length: length, h: h, grown: make(chan struct{})}, nil
 }
 
 // newInPlace starts a piece written straight into data (a standard
 // torrent's files), which holds nothing of the piece yet as far as the
 // partial knows.
 func newInPlace(data pieceData, length int64, h hash.Hash) *partial {
-	return &partial{data: data, length: length, h: h}
+	return &partial{data: data, length: length, h: h, grown: make(chan struct{})}
+}
+
+// notify wakes the readers waiting for the partial to change (p.mu held).
+func (p *partial) notify() {
+	close(p.grown)
+	p.grown = make(chan struct{})
 }
 
 // write stores b at off within the piece.
@@ -82,12 +123,23 @@ func (p *partial) write(off int64, b []byte) error {
 	if _, err := p.data.WriteAt(b, off); err != nil {
 		return fmt.Errorf("store: write block: %w", err)
 	}
+	before := p.hashed
 	p.add(span{off, off + int64(len(b))})
 	if off == p.hashed {
 		p.h.Write(b)
 		p.hashed += int64(len(b))
 	}
-	return p.advance()
+	err := p.advance()
+	if p.hashed != before {
+		p.notify()
+		if p.owner != nil && p.hashed-p.synced >= partialSyncEvery {
+			// Bounded loss on a crash; an error here is found again by
+			// the fsync that seals the piece.
+			_ = p.fsys.Sync(p.f)
+			p.synced = p.hashed
+		}
+	}
+	return err
 }
 
 // add merges s into the sorted list of arrived runs.
@@ -156,14 +208,67 @@ func (p *partial) sum() []byte {
 
 // discard ends the partial: no more writes, and its temporary file (if
 // any) is closed and removed. Bytes written in place are left where they
-// are, claimed by nothing.
-func (p *partial) discard() {
+// are, claimed by nothing. Its readers see it failed (p.mu held).
+func (p *partial) discard() { p.discardAs(pieceFailed) }
+
+// discardAs is discard, leaving the partial in state st.
+func (p *partial) discardAs(st pieceState) {
 	p.done = true
 	if p.f != nil {
 		p.f.Close()
-		os.Remove(p.path)
 		p.f = nil
 	}
+	if p.path != "" {
+		os.Remove(p.path)
+	}
+	p.end(st)
+}
+
+// end gives the partial its final state, wakes its readers, and (for a
+// persistent partial) lets the next writer of its SHA256 have its file
+// (p.mu held, the file's fate settled).
+func (p *partial) end(st pieceState) {
+	p.done = true
+	if p.state != pieceWriting {
+		return
+	}
+	p.state = st
+	p.notify()
+	if p.owner != nil {
+		p.owner.disown(p)
+	}
+}
+
+// stop ends a partial whose writer leaves it unfinished (p.mu held): a
+// persistent one is suspended, its file kept for the next writer; any
+// other is discarded, as before resuming existed.
+func (p *partial) stop() {
+	if p.done {
+		return
+	}
+	if p.owner == nil {
+		p.discardAs(pieceClosed)
+		return
+	}
+	p.suspend()
+}
+
+// suspend keeps a persistent partial's file for a later resume: truncated
+// to the hashed prefix (the only bytes a resume trusts), fsynced, closed
+// (p.mu held). The file is removed instead when its piece is stored already
+// or cannot be kept.
+func (p *partial) suspend() {
+	p.done = true
+	keep := !p.owner.Has(p.name) && p.hashed > 0
+	if keep {
+		keep = p.f.Truncate(p.hashed) == nil && p.fsys.Sync(p.f) == nil
+	}
+	p.f.Close()
+	p.f = nil
+	if !keep {
+		os.Remove(p.path)
+	}
+	p.end(pieceClosed)
 }
 
 // seal fsyncs (through fsys) and closes the temporary file, leaving it in

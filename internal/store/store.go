@@ -1,14 +1,17 @@
 // Package store keeps pieces on disk: the content-addressed area where
 // Debian pieces (whole .deb files) live once under their SHA256, and the
-// ordinary file layout of standard torrents, plus the temporary files pieces
-// are written into until their hash is checked.
+// ordinary file layout of standard torrents, plus the partial and temporary
+// files pieces are written into until their hash is checked.
 //
 // Layout under the store's directory:
 //
 //	sha256/ab/abcdef…            verified Debian pieces, named by their SHA256
 //	<name>/<path>                 the files of standard torrents, as other clients lay them out
 //	.debtorrent/lock              held (flock) while a Store has the directory open
-//	.debtorrent/tmp/              pieces being written (emptied on open)
+//	.debtorrent/partial/<sha256>  Debian pieces being written, or stopped unfinished
+//	                              (kept across restarts, resumed; one per SHA256)
+//	.debtorrent/tmp/              other pieces being written: a second concurrent
+//	                              writer of one SHA256 (emptied on open)
 //	.debtorrent/torrents/<ih>/    per standard torrent: "verified", the durable record
 //	                              of its verified pieces
 //
@@ -24,6 +27,22 @@
 // A crash before the record is replaced leaves bytes in the files that no
 // record claims; a crash after leaves durable verified data. Temporary files
 // are deleted on open, and pieces no record claims start over.
+//
+// A Debian piece in progress is resumable: its file in partial/ only ever
+// receives its own bytes, is fsynced every few MiB and when its writer stops
+// (then cut to the prefix its hash covered), and is adopted by the next
+// writer of its SHA256, before or after a restart: its length, cut to the
+// first hole and to whole 16 KiB blocks, is re-hashed once and becomes the
+// new prefix. A crash may lose the tail written since the last fsync, or
+// leave wrong bytes in it; none of that is ever named verified, because the
+// SHA256 of the whole piece is checked before its rename into sha256/, and a
+// piece failing it is deleted and starts over. Partial files of pieces
+// stored already, untouched for a week, or past a size cap are removed on
+// open.
+//
+// Readers of a piece in progress (PartialReader) get their own descriptor
+// of its file and follow its hashed prefix; the last byte is held back
+// until the piece is verified.
 //
 // Concurrency. Store and Torrent are safe for concurrent use. The store's
 // lock guards only in-memory state and is never held across a system call
@@ -85,6 +104,12 @@ type Options struct {
 	// commit of the same piece) may arrive in either order; Has tells the
 	// truth at any time.
 	OnEvict func(Sum)
+	// PartialMaxAge: partial pieces (kept for resuming) untouched for
+	// longer are removed at Open. 0 means DefaultPartialMaxAge.
+	PartialMaxAge time.Duration
+	// PartialMaxBytes caps the partial pieces kept: past it the oldest are
+	// removed at Open. 0 means DefaultPartialMaxBytes.
+	PartialMaxBytes int64
 	// Logger receives warnings about odd files found on disk (default: none).
 	Logger *slog.Logger
 
@@ -106,7 +131,9 @@ type Options struct {
 // unlinks their files after. busy marks the names with such a file
 // operation in flight, so that a commit of a piece being deleted waits for
 // the deletion instead of racing it. OnCommit and OnEvict run with no lock
-// held.
+// held. pmu guards only the set of partial files owned by a writer (one
+// writer per SHA256); it is taken inside a partial's lock, never around one
+// that anybody else may hold, and never across a system call.
 type Store struct {
 	dir  string
 	opts Options
@@ -121,6 +148,13 @@ type Store struct {
 	busy     map[Sum]chan struct{} // names being renamed or unlinked; closed when done
 	torrents map[metainfo.InfoHash]*Torrent
 	closed   bool
+
+	// pmu guards owned: the partial pieces with a file in partial/, by
+	// SHA256, one writer each. Taken alone, or inside a partial's lock
+	// (never the other way round).
+	pmu            sync.Mutex
+	owned          map[Sum]*partial
+	partialsClosed bool
 }
 
 func (s *Store) internalDir() string { return filepath.Join(s.dir, ".debtorrent") }
@@ -139,7 +173,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{dir: dir, opts: opts, busy: make(map[Sum]chan struct{}),
-		torrents: make(map[metainfo.InfoHash]*Torrent)}
+		torrents: make(map[metainfo.InfoHash]*Torrent), owned: make(map[Sum]*partial)}
 	s.lru.init()
 	s.fs = opts.fs
 	if s.fs == nil {
@@ -168,6 +202,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	if err := s.scan(); err != nil {
+		s.lock.Close()
+		return nil, err
+	}
+	if err := s.collectPartials(); err != nil {
 		s.lock.Close()
 		return nil, err
 	}
@@ -227,8 +265,10 @@ func parseSum(name string) (Sum, bool) {
 	return sum, true
 }
 
-// Close releases the directory. Open torrents and readers must be closed
-// first; writes in progress are abandoned.
+// Close releases the directory. Open torrents and readers should be closed
+// first; writes in progress stop, and content-addressed pieces in progress
+// are kept in partial/ for the next writer to resume (SumWriters still open
+// fail from then on).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -246,6 +286,7 @@ func (s *Store) Close() error {
 	for _, t := range ts {
 		t.Close()
 	}
+	s.suspendPartials()
 	return s.lock.Close()
 }
 

@@ -2,13 +2,13 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 )
 
 // SumWriter writes one content-addressed piece outside any torrent, in
-// order from its first byte: the road for a file fetched from a mirror whole.
-// One goroutine at a time; Write keeps nothing of its argument.
+// order: the road for a file fetched from a mirror whole. One goroutine at a
+// time writes (Write, Commit, Abort, Close); Write keeps nothing of its
+// argument. OpenReader may be called from any goroutine.
 type SumWriter struct {
 	s    *Store
 	sum  Sum
@@ -17,10 +17,24 @@ type SumWriter struct {
 	done bool
 }
 
-// CreateSum starts writing the piece of size bytes whose SHA256 is sum.
-// Several writers of one sum may run at once: the first to commit stores it
-// (and OnCommit runs once), the others' Commit finds it there and succeeds.
+// CreateSum starts writing the piece of size bytes whose SHA256 is sum,
+// from its first byte: a partial file kept for sum is started afresh (use
+// ResumeSum to continue it). Several writers of one sum may run at once,
+// each into its own file: the first to commit stores it (and OnCommit runs
+// once), the others' Commit finds it there and succeeds.
 func (s *Store) CreateSum(sum Sum, size int64) (*SumWriter, error) {
+	return s.createSum(sum, size, false)
+}
+
+// ResumeSum is CreateSum continuing the partial file kept for sum (by a
+// torrent or writer that stopped, maybe before a restart): Written starts
+// at the prefix adopted from it, and the caller writes from there. When
+// another writer of sum is running, or nothing is kept, it starts at 0.
+func (s *Store) ResumeSum(sum Sum, size int64) (*SumWriter, error) {
+	return s.createSum(sum, size, true)
+}
+
+func (s *Store) createSum(sum Sum, size int64, resume bool) (*SumWriter, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("store: create piece %s: negative size %d", sum, size)
 	}
@@ -30,11 +44,14 @@ func (s *Store) CreateSum(sum Sum, size int64) (*SumWriter, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	p, err := newPartial(s.tmpDir(), "sum-"+sum.String()[:16]+"-*", size, sha256.New())
+	p, err := s.newCASPartial(sum, size, "sum-"+sum.String()[:16]+"-*", resume)
 	if err != nil {
 		return nil, err
 	}
-	return &SumWriter{s: s, sum: sum, p: p}, nil
+	p.mu.Lock()
+	off := p.hashed
+	p.mu.Unlock()
+	return &SumWriter{s: s, sum: sum, p: p, off: off}, nil
 }
 
 // Write appends b to the piece. Writing past the size given to CreateSum
@@ -53,7 +70,8 @@ func (w *SumWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Written returns how many bytes have been written.
+// Written returns the offset the next Write goes to: the bytes written, plus
+// the prefix a ResumeSum started from.
 func (w *SumWriter) Written() int64 { return w.off }
 
 // Commit checks the SHA256 and stores the piece durably (ErrIncomplete when
@@ -65,6 +83,11 @@ func (w *SumWriter) Commit() error {
 	}
 	p := w.p
 	p.mu.Lock()
+	if p.done { // suspended by Store.Close
+		w.done = true
+		p.mu.Unlock()
+		return fmt.Errorf("store: commit piece %s: %w", w.sum, ErrClosed)
+	}
 	if !p.complete() {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: piece %s has %d of %d bytes", ErrIncomplete, w.sum, p.received(), p.length)
@@ -83,17 +106,45 @@ func (w *SumWriter) Commit() error {
 	if err != nil {
 		return err
 	}
-	return w.s.commitCAS(p.path, w.sum, p.length)
+	// Committed without p.mu held, so that OnCommit may use anything; p is
+	// done meanwhile (its readers wait for the outcome).
+	err = w.s.commitCAS(p.path, w.sum, p.length)
+	p.mu.Lock()
+	if err != nil {
+		p.end(pieceFailed)
+	} else {
+		p.end(pieceVerified)
+	}
+	p.mu.Unlock()
+	return err
 }
 
-// Abort discards what was written; harmless after Commit.
+// Abort discards what was written, the partial file included; harmless
+// after Commit or Close.
 func (w *SumWriter) Abort() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
 	w.p.mu.Lock()
-	w.p.discard()
+	if !w.p.done {
+		w.p.discard()
+	}
+	w.p.mu.Unlock()
+	return nil
+}
+
+// Close stops the writer keeping what it wrote (up to its hashed prefix)
+// in partial/ for a later ResumeSum or torrent of the same SHA256 (a writer
+// of a private temporary file, started while another wrote the same sum,
+// discards it); harmless after Commit or Abort.
+func (w *SumWriter) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.p.mu.Lock()
+	w.p.stop()
 	w.p.mu.Unlock()
 	return nil
 }

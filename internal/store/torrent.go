@@ -14,8 +14,8 @@ import (
 )
 
 // Torrent is one torrent's view of the store: blocks are written (into a
-// Debian piece's temporary file, or in place into a standard torrent's
-// files), FinishPiece checks the piece's hash and makes it readable,
+// Debian piece's partial file, resumable, or in place into a standard
+// torrent's files), FinishPiece checks the piece's hash and makes it readable,
 // OpenPiece reads verified pieces. Safe for concurrent use: blocks
 // of one piece or of different pieces may be written at once, and
 // FinishPiece may race WriteBlock (a block that arrives after its piece was
@@ -146,32 +146,9 @@ func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	if t.PieceComplete(i) {
 		return nil
 	}
-	t.mu.RLock()
-	p, closed := t.partials[i], t.closed
-	t.mu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	if p == nil {
-		t.mu.Lock()
-		if t.closed {
-			t.mu.Unlock()
-			return ErrClosed
-		}
-		p = t.partials[i]
-		if p == nil {
-			if t.PieceComplete(i) { // verified since the check above
-				t.mu.Unlock()
-				return nil
-			}
-			p, err = t.newPartial(i, pc)
-			if err != nil {
-				t.mu.Unlock()
-				return err
-			}
-			t.partials[i] = p
-		}
-		t.mu.Unlock()
+	p, err := t.partialOf(i, pc)
+	if err != nil || p == nil {
+		return err
 	}
 	err = p.write(off, data)
 	if errors.Is(err, errFinished) {
@@ -183,12 +160,82 @@ func (t *Torrent) WriteBlock(i int, off int64, data []byte) error {
 	return err
 }
 
-// newPartial starts piece i (t.mu held).
+// partialOf returns piece i's partial, starting it when there is none; nil
+// when the piece is verified.
+func (t *Torrent) partialOf(i int, pc metainfo.Piece) (*partial, error) {
+	t.mu.RLock()
+	p, closed := t.partials[i], t.closed
+	t.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if p != nil {
+		return p, nil
+	}
+	// Made without t.mu held: resuming re-hashes the kept prefix, which
+	// must not stall the torrent's other pieces.
+	p, err := t.newPartial(i, pc)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	other, closed := t.partials[i], t.closed
+	complete := t.PieceComplete(i) // verified since the caller looked?
+	if other == nil && !closed && !complete {
+		t.partials[i] = p
+	}
+	t.mu.Unlock()
+	if other != nil || closed || complete {
+		p.mu.Lock()
+		p.stop() // a racing call won, or the piece is no longer to write
+		p.mu.Unlock()
+	}
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case other != nil:
+		return other, nil
+	case complete:
+		return nil, nil
+	}
+	return p, nil
+}
+
+// PartialLength returns how many bytes of piece i a download may skip:
+// its length when verified, else the hashed prefix of its partial (in
+// memory, or kept in partial/ from before, which its first write or
+// OpenPartial adopts). Cheap: no hashing, at most a stat.
+func (t *Torrent) PartialLength(i int) int64 {
+	pc, err := t.piece(i)
+	if err != nil {
+		return 0
+	}
+	if t.PieceComplete(i) {
+		return pc.Length
+	}
+	t.mu.RLock()
+	p := t.partials[i]
+	t.mu.RUnlock()
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.done {
+			return 0
+		}
+		return p.hashed
+	}
+	if t.fixed != nil {
+		return 0
+	}
+	return t.s.PartialLength(Sum(pc.Hash), pc.Length)
+}
+
+// newPartial starts piece i.
 func (t *Torrent) newPartial(i int, pc metainfo.Piece) (*partial, error) {
 	if t.fixed != nil {
 		return newInPlace(t.fixed.pieceFiles(i), pc.Length, t.newHash()), nil
 	}
-	return newPartial(t.s.tmpDir(), fmt.Sprintf("piece-%d-*", i), pc.Length, t.newHash())
+	return t.s.newCASPartial(Sum(pc.Hash), pc.Length, fmt.Sprintf("piece-%d-*", i), true)
 }
 
 // take removes piece i's partial from the torrent if it is still p.
@@ -228,6 +275,13 @@ func (t *Torrent) FinishPiece(i int) error {
 		}
 		return fmt.Errorf("%w: piece %d", ErrIncomplete, i)
 	}
+	if t.fixed == nil && t.PieceComplete(i) {
+		// Stored meanwhile by another writer of its SHA256: this copy is
+		// not needed (nor kept).
+		p.stop()
+		t.take(i, p)
+		return nil
+	}
 	if !p.complete() {
 		return fmt.Errorf("%w: piece %d has %d of %d bytes", ErrIncomplete, i, p.received(), p.length)
 	}
@@ -240,17 +294,24 @@ func (t *Torrent) FinishPiece(i int) error {
 		return fmt.Errorf("%w: piece %d: got %x, want %x", ErrHashMismatch, i, got, pc.Hash)
 	}
 	if t.fixed != nil {
-		p.discard()
+		p.end(pieceVerified)
 		return t.fixed.markVerified(i)
 	}
 	if err := p.seal(t.s.fs); err != nil {
 		p.discard()
 		return err
 	}
-	return t.s.commitCAS(p.path, Sum(pc.Hash), pc.Length)
+	err = t.s.commitCAS(p.path, Sum(pc.Hash), pc.Length)
+	if err != nil {
+		p.end(pieceFailed) // commitCAS removed the file
+		return err
+	}
+	p.end(pieceVerified)
+	return nil
 }
 
-// DiscardPiece drops whatever has been written of piece i.
+// DiscardPiece drops whatever has been written of piece i, its partial
+// file included (nothing of it is resumed); its readers see it failed.
 func (t *Torrent) DiscardPiece(i int) {
 	t.mu.Lock()
 	p := t.partials[i]
@@ -276,7 +337,10 @@ func (t *Torrent) OpenPiece(i int) (*PieceReader, error) {
 	return t.s.OpenSum(Sum(pc.Hash))
 }
 
-// Close abandons pieces being written and releases the torrent.
+// Close stops the pieces being written and releases the torrent. Debian
+// pieces in progress keep their hashed prefix in partial/, which the next
+// writer of the same SHA256 resumes; standard pieces in progress are
+// abandoned.
 func (t *Torrent) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -289,7 +353,7 @@ func (t *Torrent) Close() error {
 	t.mu.Unlock()
 	for _, p := range ps {
 		p.mu.Lock()
-		p.discard()
+		p.stop()
 		p.mu.Unlock()
 	}
 	var err error
