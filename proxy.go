@@ -62,6 +62,7 @@ type Proxy struct {
 	mirrors []ProxyMirror
 
 	evictions   atomic.Int64 // pieces the storage removed (past its cap, or bad)
+	aborted     abortedSet   // .debs whose last streamed answer was cut short
 	stopObserve func()
 
 	closeOnce sync.Once

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/debtorrent/debtorrent/internal/aptproxy"
@@ -48,6 +50,11 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 		}
 		return &pipeline.Response{Status: http.StatusOK, Header: h, ContentLength: pc.Length}, "listed"
 	}
+	if p.client != nil {
+		if ct, ok := p.client.Torrent(tor.Info.InfoHash()); ok {
+			return p.streamDeb(ctx, r, t, tor, ct, piece, sum, etag)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
 	defer cancel()
 	rd, got, err := p.fetchDeb(ctx, tor, file, piece, sum)
@@ -57,6 +64,112 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 	p.srv.DebServed(got.source())
 	got.record(p.srv, rd.Size())
 	return answer(rd), got.source()
+}
+
+// streamDeb answers a .deb the Client's torrent ct is to fetch at once, and
+// streams it as it arrives (Torrent.StreamPiece): APT sees progress from the
+// first byte, and no answer waits for a whole large package. The last byte
+// is held back until the package is verified; when it fails, the answer is
+// cut short (APT sees a broken answer and retries, and never gets a complete
+// wrong file), and the next request for it, even with a Range, gets the
+// whole file.
+func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, ct *Torrent, piece int, sum [32]byte, etag string) (*pipeline.Response, string) {
+	sctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
+	before := ct.Stats()
+	st, err := ct.StreamPiece(sctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
+	if err != nil {
+		cancel()
+		return debError(sctx, "/"+t.Rest, err), "mirror"
+	}
+	if p.aborted.take(sum) {
+		r.Header.Del("Range") // never stitch old and new bytes
+		r.Header.Del("If-Range")
+	}
+	body := &debStream{PieceStream: st, cancel: cancel, done: func(failed bool) {
+		if failed {
+			p.aborted.add(sum)
+			return
+		}
+		after := ct.Stats()
+		o := origin{peers: after.BytesFromPeers - before.BytesFromPeers, web: after.BytesFromWeb - before.BytesFromWeb}
+		p.srv.DebServed(o.source())
+		o.record(p.srv, st.Size())
+	}}
+	resp := aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: st.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
+	return resp, "swarm"
+}
+
+// debStream is a streamed .deb being sent: it remembers whether a read
+// failed (the answer was cut short) and reports at Close.
+type debStream struct {
+	*PieceStream
+	cancel context.CancelFunc
+	done   func(failed bool)
+
+	mu     sync.Mutex
+	failed bool
+	read   int64
+}
+
+// ReadAt implements io.ReaderAt.
+func (d *debStream) ReadAt(b []byte, off int64) (int, error) {
+	n, err := d.PieceStream.ReadAt(b, off)
+	d.mu.Lock()
+	d.read += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		d.failed = true
+	}
+	d.mu.Unlock()
+	return n, err
+}
+
+// Close ends the stream and reports how it went.
+func (d *debStream) Close() error {
+	err := d.PieceStream.Close()
+	d.cancel()
+	d.mu.Lock()
+	failed, read := d.failed, d.read
+	d.mu.Unlock()
+	if read > 0 || failed {
+		d.done(failed)
+	}
+	return err
+}
+
+// abortedSet remembers the .debs whose last streamed answer was cut short,
+// so that APT's retry, which may ask for a Range after the bytes it kept,
+// gets the whole file instead. Safe for concurrent use.
+type abortedSet struct {
+	mu   sync.Mutex
+	sums map[[32]byte]time.Time
+}
+
+// abortedFor is how long a cut answer is remembered (APT retries within
+// seconds).
+const abortedFor = 10 * time.Minute
+
+func (a *abortedSet) add(sum [32]byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sums == nil {
+		a.sums = map[[32]byte]time.Time{}
+	}
+	now := time.Now()
+	for s, at := range a.sums {
+		if now.Sub(at) > abortedFor {
+			delete(a.sums, s)
+		}
+	}
+	a.sums[sum] = now
+}
+
+// take reports whether sum's last answer was cut short, and forgets it.
+func (a *abortedSet) take(sum [32]byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	at, ok := a.sums[sum]
+	delete(a.sums, sum)
+	return ok && time.Since(at) <= abortedFor
 }
 
 // origin says where the bytes of a fetched .deb came from: the engine's
