@@ -74,4 +74,12 @@ func TestDiskStoragePartialAndResume(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, deb, got)
 	require.True(t, st.HasSHA256(sum))
+
+	ts, err = st.OpenTorrent(info)
+	require.NoError(t, err)
+	defer ts.Close()
+	tr, err := ts.(debtorrent.PartialOpener).OpenPartial(0)
+	require.NoError(t, err)
+	defer tr.Close()
+	require.Equal(t, tr.Size(), tr.Prefix(), "a stored piece reads whole")
 }
