@@ -78,8 +78,10 @@ func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Targe
 	before := ct.Stats()
 	st, err := ct.StreamPiece(sctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
 	if err != nil {
+		p.log.Debug("debtorrent: proxy: stream", "err", err)
+		resp := debError(sctx, "/"+t.Rest, err)
 		cancel()
-		return debError(sctx, "/"+t.Rest, err), "mirror"
+		return resp, "mirror"
 	}
 	if p.aborted.take(sum) {
 		r.Header.Del("Range") // never stitch old and new bytes

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debtorrent/debtorrent"
 	"github.com/debtorrent/debtorrent/internal/testmirror"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,4 +114,51 @@ func TestAptGetRetriesACutStream(t *testing.T) {
 	root.checkDebs(t, arch, d.Name)
 	assert.Contains(t, out, "Ign:1", "APT's first answer was cut and it asked again:\n%s", out)
 	assert.GreaterOrEqual(t, served.Load(), int64(2), "fetched again after the bad copy:\n%s", out)
+}
+
+// TestRestartResumesDeb: the proxy is stopped with half of a large .deb
+// fetched; after a restart the mirror sends only the rest (the store kept
+// the half, and the engine asks for what is missing), and the package is
+// right.
+func TestRestartResumesDeb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes seconds: the mirror is rate-limited")
+	}
+	spec := testmirror.SimpleSpec(2, 0)
+	spec.Packages[1].PayloadSize = 2_000_000
+	arch, mirror := buildMirror(t, spec, testmirror.Options{Rate: 1_000_000})
+	d := arch.Debs[1]
+	dir := t.TempDir()
+	start := func() (*testProxy, func()) {
+		st, err := debtorrent.OpenDiskStorage(filepath.Join(dir, "packages"), debtorrent.DiskOptions{})
+		require.NoError(t, err)
+		c, err := debtorrent.New(debtorrent.Config{ListenAddr: "127.0.0.1:0", Storage: st})
+		require.NoError(t, err)
+		p, stop := startProxyIn(t, dir, "http://"+mirror.Addr()+"/", func(pc *debtorrent.ProxyConfig) { pc.Client = c })
+		return p, func() {
+			stop()
+			c.Close()
+			st.Close()
+		}
+	}
+	p, stop := start()
+	fetchIndexes(t, p)
+	resp, err := http.Get("http://" + p.Addr + "/test/debian/" + d.Filename)
+	require.NoError(t, err)
+	half := make([]byte, d.Size/2)
+	_, err = io.ReadFull(resp.Body, half)
+	require.NoError(t, err, "half the package streamed")
+	resp.Body.Close()
+	stop()
+	sentBefore := mirror.BytesSent(d.Filename)
+
+	p, stop = start()
+	defer stop()
+	p.oneTorrent(t) // rejoined at start from the cached Packages file
+	st, _, body := httpGet(t, &http.Client{}, "GET", "http://"+p.Addr+"/test/debian/"+d.Filename)
+	require.Equal(t, http.StatusOK, st)
+	require.Equal(t, d.SHA256, sha256.Sum256([]byte(body)))
+	total := mirror.BytesSent(d.Filename)
+	t.Logf("before the restart the mirror sent %d bytes, after it %d, of %d", sentBefore, total-sentBefore, d.Size)
+	assert.LessOrEqual(t, float64(total), 1.05*float64(d.Size), "the mirror sent the package about once in all")
 }

@@ -61,11 +61,13 @@ func (t *Torrent) StreamPiece(ctx context.Context, i int, opts ...WaitOption) (*
 	}
 	pr, err := po.OpenPartial(i)
 	if err != nil {
+		// Not streamable (a standard torrent's piece), or caught between
+		// states (just stored, or evicted): wait for it whole instead.
 		t.leave(i, w)
-		if errors.Is(err, errors.ErrUnsupported) {
-			return t.wholeStream(ctx, i, opts)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.log.Debug("debtorrent: cannot stream piece; waiting for it whole", "piece", i, "err", err)
 		}
-		return nil, fmt.Errorf("debtorrent: %s: stream piece %d: %w", t.info.Name, i, err)
+		return t.wholeStream(ctx, i, opts)
 	}
 	sctx, stop := context.WithCancelCause(ctx)
 	s := &PieceStream{t: t, piece: i, size: t.info.Pieces[i].Length, ctx: sctx, stop: stop, partial: pr, w: w}

@@ -98,6 +98,7 @@ type Torrent struct {
 
 	// Owned by the loop.
 	pk          *piecepicker.Picker
+	resumed     *piecepicker.Peer // the picker handle of blocks the storage kept (resume.go); nil until needed
 	peers       map[*peer]struct{}
 	byPP        map[*piecepicker.Peer]*peer
 	dialing     map[string]bool
@@ -125,6 +126,7 @@ type Torrent struct {
 // torrentCounts are the loop's counters, published in TorrentStats.
 type torrentCounts struct {
 	fromPeers, fromWeb int64
+	bytesResumed       int64 // kept by the storage from earlier attempts and not fetched again
 	bytesHave          int64
 	hashFailures       int
 	banned             int

@@ -135,9 +135,14 @@ func (t *Torrent) pieceBad(i int, err error) {
 	}
 	distinct := map[*piecepicker.Peer]bool{}
 	for _, pb := range senders {
-		distinct[pb.Peer] = true
+		if pb.Peer != t.resumed {
+			distinct[pb.Peer] = true
+		}
 	}
 	for _, pb := range senders {
+		if pb.Peer == t.resumed {
+			continue // kept by the storage from an earlier attempt: nobody to blame
+		}
 		s := suspect{first: int(pb.Request.Begin / piecepicker.BlockSize)}
 		if pb.Peer.IsWeb() {
 			s.web = true

@@ -211,6 +211,8 @@ func (t *Torrent) addWaiter(i int, deadline time.Time) (*waiter, error) {
 		w = &waiter{prevPrio: t.pk.Priority(i), done: make(chan struct{})}
 		a.waiter = w
 		a.web.urgentSince = time.Now()
+		t.pk.SetUrgent(i, deadline) // wanted, so the kept blocks count
+		t.resumeKept(i)
 	}
 	w.n++
 	if !deadline.IsZero() && (w.deadline.IsZero() || deadline.Before(w.deadline)) {
