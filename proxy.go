@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -229,18 +230,30 @@ type aptHandler struct{ p *Proxy }
 // Handle implements pipeline.Handler.
 func (h aptHandler) Handle(ctx context.Context, r *http.Request) *pipeline.Response {
 	start := time.Now()
-	resp, source := h.p.route(ctx, r)
-	h.p.srv.Record(r, resp, source, time.Since(start))
+	var later string // the source a streamed answer learns once sent
+	resp, source := h.p.route(ctx, r, &later)
 	if resp.Status >= 400 && ctx.Err() == nil {
 		h.p.log.Warn("debtorrent: proxy: request failed", "url", r.URL.String(), "status", resp.Status, "reason", resp.Reason, "source", source)
 	}
+	if resp.Body == nil {
+		h.p.srv.Record(r, resp, source, time.Since(start))
+		return resp
+	}
+	// Logged once sent: its time is the whole transfer, and a streamed
+	// .deb knows only then where its bytes came from.
+	resp.Body = &recordOnClose{ReadCloser: resp.Body, record: func() {
+		if later != "" {
+			source = later
+		}
+		h.p.srv.Record(r, resp, source, time.Since(start))
+	}}
 	return resp
 }
 
 // route is the request path: a mirror's file is an index (through the
 // cache), a pool file a torrent lists (a .deb: serveDeb), or a pool file
 // none lists (through the cache). It says where the answer came from.
-func (p *Proxy) route(ctx context.Context, r *http.Request) (*pipeline.Response, string) {
+func (p *Proxy) route(ctx context.Context, r *http.Request, later *string) (*pipeline.Response, string) {
 	if r.Method == http.MethodConnect {
 		return p.serveConnect(ctx, r)
 	}
@@ -259,7 +272,20 @@ func (p *Proxy) route(ctx context.Context, r *http.Request) (*pipeline.Response,
 	if !listed {
 		return p.srv.ServeUnlisted(ctx, r, t), "unlisted"
 	}
-	return p.serveDeb(ctx, r, t, tor, file)
+	return p.serveDeb(ctx, r, t, tor, file, later)
+}
+
+// recordOnClose runs record once, after the body is closed.
+type recordOnClose struct {
+	io.ReadCloser
+	record func()
+	once   sync.Once
+}
+
+func (c *recordOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.once.Do(c.record)
+	return err
 }
 
 // ServeHTTP implements http.Handler. Under net/http a connection's

@@ -20,7 +20,9 @@ import (
 // when it holds it, else from the torrent's swarm (peers and the mirror as
 // its web source) or, without a Client, from the mirror; only ever verified
 // bytes. It says where the bytes came from: cache, peers, mirror or mixed.
-func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file int) (*pipeline.Response, string) {
+//
+// A streamed answer learns its source only once sent: it sets *later then.
+func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file int, later *string) (*pipeline.Response, string) {
 	piece, ok := tor.Info.PieceForFile(file)
 	if !ok {
 		return pipeline.Text(http.StatusInternalServerError, fmt.Sprintf("debtorrent: %s has no piece in its torrent", t.Rest)), "error"
@@ -52,7 +54,7 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 	}
 	if p.client != nil {
 		if ct, ok := p.client.Torrent(tor.Info.InfoHash()); ok {
-			return p.streamDeb(ctx, r, t, tor, ct, piece, sum, etag)
+			return p.streamDeb(ctx, r, t, tor, ct, piece, sum, etag, later)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
@@ -73,7 +75,7 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 // cut short (APT sees a broken answer and retries, and never gets a complete
 // wrong file), and the next request for it, even with a Range, gets the
 // whole file.
-func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, ct *Torrent, piece int, sum [32]byte, etag string) (*pipeline.Response, string) {
+func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, ct *Torrent, piece int, sum [32]byte, etag string, later *string) (*pipeline.Response, string) {
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
 	before := ct.Stats()
 	st, err := ct.StreamPiece(sctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
@@ -90,12 +92,14 @@ func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Targe
 	body := &debStream{PieceStream: st, cancel: cancel, done: func(failed bool) {
 		if failed {
 			p.aborted.add(sum)
+			*later = "error"
 			return
 		}
 		after := ct.Stats()
 		o := origin{peers: after.BytesFromPeers - before.BytesFromPeers, web: after.BytesFromWeb - before.BytesFromWeb}
 		p.srv.DebServed(o.source())
 		o.record(p.srv, st.Size())
+		*later = o.source()
 	}}
 	resp := aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: st.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
 	return resp, "swarm"
