@@ -119,13 +119,21 @@ func (a *archives) isBuilt(sum [32]byte) bool {
 	return a.built[hex.EncodeToString(sum[:])]
 }
 
+// sameIndex returns the torrent made before from the same index as t, if
+// any.
+func (a *archives) sameIndex(t *Torrent) *Torrent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.torrents[t.ArchiveKey+t.Dist+"/"+indexDir(t.Index)]
+}
+
 // buildDone ends a build started by claim, adding its torrent (nil when
 // the build failed) in place of the one made from an older Packages file of
 // the same index. It returns the torrent replaced, if any.
 func (a *archives) buildDone(t *Torrent) (replaced *Torrent) {
 	a.mu.Lock()
 	if t != nil {
-		k := t.ArchiveKey + t.Name.Suite + "/" + indexDir(t.Index)
+		k := t.ArchiveKey + t.Dist + "/" + indexDir(t.Index)
 		replaced = a.torrents[k]
 		a.torrents[k] = t
 	}

@@ -159,13 +159,15 @@ func (s *Server) startBuild(t Target, f debsource.IndexFile, name string, open f
 		if err != nil {
 			s.log.Warn("aptproxy: Packages to torrent", "index", name, "err", err)
 		}
-		replaced := s.archives.buildDone(tor)
-		if replaced != nil && tor != nil && replaced.Info.InfoHash() == tor.Info.InfoHash() {
-			return // the same Packages content in another compression
-		}
+		// The caller is told before the torrent can be found, so that a
+		// request that finds it finds it running too.
 		if tor != nil && s.cfg.OnTorrent != nil {
-			s.cfg.OnTorrent(tor, replaced)
+			old := s.archives.sameIndex(tor)
+			if old == nil || old.Info.InfoHash() != tor.Info.InfoHash() { // else the same content in another compression
+				s.cfg.OnTorrent(tor, old)
+			}
 		}
+		s.archives.buildDone(tor)
 	}()
 }
 
