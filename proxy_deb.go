@@ -57,6 +57,9 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 			return p.streamDeb(ctx, r, t, tor, ct, piece, sum, etag, later)
 		}
 	}
+	if resp, ok := p.streamFromMirror(ctx, r, t, tor, file, piece, sum, etag, later); ok {
+		return resp, "mirror"
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
 	defer cancel()
 	rd, got, err := p.fetchDeb(ctx, tor, file, piece, sum)
@@ -85,11 +88,19 @@ func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Targe
 		cancel()
 		return resp, "mirror"
 	}
+	// The answer starts with the first byte: until then a failure is still
+	// told honestly (404, 502, 504 with a reason) rather than as a cut body.
+	if err := st.Started(); err != nil {
+		st.Close()
+		resp := debError(sctx, "/"+t.Rest, err)
+		cancel()
+		return resp, "mirror"
+	}
 	if p.aborted.take(sum) {
 		r.Header.Del("Range") // never stitch old and new bytes
 		r.Header.Del("If-Range")
 	}
-	body := &debStream{PieceStream: st, cancel: cancel, done: func(failed bool) {
+	body := &debStream{pieceStream: st, cancel: cancel, done: func(failed bool) {
 		if failed {
 			p.aborted.add(sum)
 			*later = "error"
@@ -105,10 +116,103 @@ func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Targe
 	return resp, "swarm"
 }
 
+// streamFromMirror answers a .deb without the engine (no Client, or its
+// torrent not running) straight from the mirror download as it is written,
+// as streamDeb does from the engine; false when the storage cannot be read
+// while written (the caller then waits for the whole file).
+func (p *Proxy) streamFromMirror(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file, piece int, sum [32]byte, etag string, later *string) (*pipeline.Response, bool) {
+	src, err := p.sources.get(tor.Mirror, tor.ArchiveKey, tor.RootURLs)
+	if err != nil {
+		return nil, false
+	}
+	sctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
+	size := tor.Info.Pieces[piece].Length
+	pr, release, outcome, err := p.mirror.stream(sctx, src, tor.Info.Files[file].Path, sum, size)
+	if release != nil {
+		defer func() {
+			if pr == nil {
+				release()
+			}
+		}()
+	}
+	if err != nil {
+		resp := debError(sctx, "/"+t.Rest, err)
+		cancel()
+		return resp, true
+	}
+	if pr == nil { // downloaded whole: the storage could not be read while written
+		cancel()
+		rd, err := p.storage.OpenSHA256(sum)
+		if err != nil {
+			return debError(ctx, "/"+t.Rest, fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", t.Rest, err)), true
+		}
+		p.srv.DebServed("mirror")
+		if r.Method == http.MethodGet {
+			p.srv.DebBytes("mirror", rd.Size())
+		}
+		return aptproxy.ServeContent(r, aptproxy.Content{Body: rd, Closer: rd, Size: rd.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType}), true
+	}
+	ps := &prefixStream{ctx: sctx, pr: pr, release: release}
+	if _, err := readWhenWritten(sctx, pr, make([]byte, 1), 0); err != nil && !errors.Is(err, io.EOF) {
+		if errors.Is(err, ErrWriterStopped) {
+			if cause := outcome(); cause != nil {
+				err = cause // why the download stopped
+			}
+		}
+		resp := debError(sctx, "/"+t.Rest, err)
+		ps.Close()
+		cancel()
+		return resp, true
+	}
+	if p.aborted.take(sum) {
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
+	}
+	body := &debStream{pieceStream: ps, cancel: cancel, done: func(failed bool) {
+		if failed {
+			p.aborted.add(sum)
+			*later = "error"
+			return
+		}
+		p.srv.DebServed("mirror")
+		p.srv.DebBytes("mirror", size)
+		*later = "mirror"
+	}}
+	return aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: size, ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType}), true
+}
+
+// prefixStream reads a mirror download while it is written.
+type prefixStream struct {
+	ctx     context.Context
+	pr      PartialReader
+	release func()
+	once    sync.Once
+}
+
+func (s *prefixStream) ReadAt(p []byte, off int64) (int, error) {
+	return readWhenWritten(s.ctx, s.pr, p, off)
+}
+
+func (s *prefixStream) Size() int64 { return s.pr.Size() }
+
+func (s *prefixStream) Close() error {
+	err := s.pr.Close()
+	s.once.Do(s.release)
+	return err
+}
+
+// pieceStream is what a streamed answer reads: an engine's PieceStream or
+// a mirror download's prefixStream.
+type pieceStream interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
 // debStream is a streamed .deb being sent: it remembers whether a read
 // failed (the answer was cut short) and reports at Close.
 type debStream struct {
-	*PieceStream
+	pieceStream
 	cancel context.CancelFunc
 	done   func(failed bool)
 
@@ -119,7 +223,7 @@ type debStream struct {
 
 // ReadAt implements io.ReaderAt.
 func (d *debStream) ReadAt(b []byte, off int64) (int, error) {
-	n, err := d.PieceStream.ReadAt(b, off)
+	n, err := d.pieceStream.ReadAt(b, off)
 	d.mu.Lock()
 	d.read += int64(n)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -131,7 +235,7 @@ func (d *debStream) ReadAt(b []byte, off int64) (int, error) {
 
 // Close ends the stream and reports how it went.
 func (d *debStream) Close() error {
-	err := d.PieceStream.Close()
+	err := d.pieceStream.Close()
 	d.cancel()
 	d.mu.Lock()
 	failed, read := d.failed, d.read

@@ -143,6 +143,20 @@ type mirrorFetch struct {
 	cancel  context.CancelFunc // stops the download
 	done    chan struct{}      // closed when it ends; err is set before
 	err     error
+	// ready is closed once writer is set: the first attempt's writer, which
+	// readers follow while it is written (nil when the storage cannot be
+	// read while written), or when the download ended before one existed.
+	ready     chan struct{}
+	readyOnce sync.Once
+	writer    PartialContentWriter
+}
+
+// setWriter publishes the writer readers follow (once) and opens ready.
+func (f *mirrorFetch) setWriter(w PartialContentWriter) {
+	f.readyOnce.Do(func() {
+		f.writer = w
+		close(f.ready)
+	})
 }
 
 func newMirrorFetcher(storage ContentStorage, log *slog.Logger) *mirrorFetcher {
@@ -150,24 +164,25 @@ func newMirrorFetcher(storage ContentStorage, log *slog.Logger) *mirrorFetcher {
 	return &mirrorFetcher{storage: storage, log: log, ctx: ctx, cancel: cancel, inflight: map[[32]byte]*mirrorFetch{}}
 }
 
-// fetch brings the file at path of src, of size bytes and SHA256 sum, into
-// the storage, verified.
-func (m *mirrorFetcher) fetch(ctx context.Context, src websource.WebSource, path string, sum [32]byte, size int64) error {
+// join returns the download of sum, starting it, and counts the caller as
+// one more waiter; leave undoes it.
+func (m *mirrorFetcher) join(src websource.WebSource, path string, sum [32]byte, size int64) (*mirrorFetch, error) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	f := m.inflight[sum]
 	if f == nil {
 		if m.ctx.Err() != nil {
-			m.mu.Unlock()
-			return ErrClientClosed
+			return nil, ErrClientClosed
 		}
 		fctx, cancel := context.WithCancel(m.ctx)
-		f = &mirrorFetch{cancel: cancel, done: make(chan struct{})}
+		f = &mirrorFetch{cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
 		m.inflight[sum] = f
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
 			defer cancel()
-			f.err = m.download(fctx, src, path, sum, size)
+			f.err = m.download(fctx, f, src, path, sum, size)
+			f.setWriter(nil)
 			m.mu.Lock()
 			delete(m.inflight, sum)
 			m.mu.Unlock()
@@ -175,35 +190,105 @@ func (m *mirrorFetcher) fetch(ctx context.Context, src websource.WebSource, path
 		}()
 	}
 	f.waiters++
-	m.mu.Unlock()
+	return f, nil
+}
+
+// leave drops a waiter of f; the last one stops the download (what it wrote
+// is kept, for the next try to resume).
+func (m *mirrorFetcher) leave(f *mirrorFetch) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f.waiters--
+	if f.waiters == 0 {
+		f.cancel()
+	}
+}
+
+// fetch brings the file at path of src, of size bytes and SHA256 sum, into
+// the storage, verified.
+func (m *mirrorFetcher) fetch(ctx context.Context, src websource.WebSource, path string, sum [32]byte, size int64) error {
+	f, err := m.join(src, path, sum, size)
+	if err != nil {
+		return err
+	}
 	select {
 	case <-f.done:
+		m.leave(f)
 		return f.err
 	case <-ctx.Done():
-		m.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
-		}
-		m.mu.Unlock()
+		m.leave(f)
 		return context.Cause(ctx)
 	}
 }
 
-// download writes the file into a new content-addressed piece and commits
-// it; a hash mismatch is reported to the source and tried once more (the
-// source avoids the mirror that served it).
-func (m *mirrorFetcher) download(ctx context.Context, src websource.WebSource, path string, sum [32]byte, size int64) error {
+// stream returns a reader of the file while it is downloaded (its last
+// byte only once verified); when the storage cannot be read while written it
+// waits for the download and returns a nil reader (the file is then stored,
+// unless err says otherwise). release must be called when done.
+//
+// outcome waits for the download to end and returns its error: what to tell
+// the caller when the reader fails because its writer stopped.
+func (m *mirrorFetcher) stream(ctx context.Context, src websource.WebSource, path string, sum [32]byte, size int64) (pr PartialReader, release func(), outcome func() error, err error) {
+	f, err := m.join(src, path, sum, size)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	release = func() { m.leave(f) }
+	outcome = func() error {
+		select {
+		case <-f.done:
+			return f.err
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		release()
+		return nil, nil, nil, context.Cause(ctx)
+	}
+	if f.writer != nil {
+		if pr, err = f.writer.OpenPartial(); err == nil {
+			return pr, release, outcome, nil
+		}
+	}
+	// Not readable while written: wait for it whole.
+	return nil, release, outcome, outcome()
+}
+
+// download writes the file into a content-addressed piece and commits it:
+// resuming what the storage kept of an earlier try (from that offset), and
+// keeping what it wrote when stopped. A hash mismatch is reported to the
+// source and tried once more from scratch (the source avoids the mirror that
+// served it); readers of the wrong attempt see it fail.
+func (m *mirrorFetcher) download(ctx context.Context, f *mirrorFetch, src websource.WebSource, path string, sum [32]byte, size int64) error {
 	for attempt := 0; ; attempt++ {
-		w, err := m.storage.CreateSHA256(sum, size)
+		var w ContentWriter
+		var pw PartialContentWriter
+		var err error
+		if cr, ok := m.storage.(ContentResumer); ok && attempt == 0 {
+			pw, err = cr.ResumeSHA256(sum, size)
+			w = pw
+		} else {
+			w, err = m.storage.CreateSHA256(sum, size)
+		}
 		if err != nil {
 			return fmt.Errorf("debtorrent: proxy: store %s: %w", path, err)
 		}
-		res, err := src.Fetch(ctx, websource.Request{Path: path, Offset: 0, Length: size, FileSize: size}, w)
+		f.setWriter(pw)
+		off := w.Written()
+		res, err := src.Fetch(ctx, websource.Request{Path: path, Offset: off, Length: size - off, FileSize: size}, w)
 		if err == nil {
 			err = w.Commit()
 		}
-		w.Abort()
+		switch {
+		case err == nil:
+		case pw != nil && !errors.Is(err, ErrHashMismatch):
+			pw.Close() // keep what came, for the next try
+		default:
+			w.Abort()
+		}
 		if errors.Is(err, ErrHashMismatch) {
 			for _, s := range res.Sources {
 				src.BadHash(path, s)

@@ -19,36 +19,47 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestProxyStreamsDebs: a .deb the engine fetches from a slow mirror reaches
-// APT from its first bytes, long before its last: the answer starts at once,
-// with the package's length, and the bytes flow as they arrive.
+// TestProxyStreamsDebs: a .deb fetched from a slow mirror reaches APT
+// from its first bytes, long before its last, whether the engine fetches it
+// or the proxy has no engine: the answer starts at once, with the package's
+// length, and the bytes flow as they arrive.
 func TestProxyStreamsDebs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes seconds: the mirror is rate-limited")
 	}
-	spec := testmirror.SimpleSpec(2, 0)
-	spec.Packages[1].PayloadSize = 1_500_000
-	arch, mirror := buildMirror(t, spec, testmirror.Options{Rate: 500_000})
-	d := arch.Debs[1]
-	p := startEngineProxy(t, "http://"+mirror.Addr()+"/", 0, nil)
-	fetchIndexes(t, p)
+	for _, withClient := range []bool{true, false} {
+		t.Run(fmt.Sprintf("client=%v", withClient), func(t *testing.T) {
+			spec := testmirror.SimpleSpec(2, 0)
+			spec.Packages[1].PayloadSize = 1_500_000
+			arch, mirror := buildMirror(t, spec, testmirror.Options{Rate: 500_000})
+			d := arch.Debs[1]
+			var p *testProxy
+			if withClient {
+				p = startEngineProxy(t, "http://"+mirror.Addr()+"/", 0, nil)
+			} else {
+				p = startProxy(t, "http://"+mirror.Addr()+"/", nil)
+			}
+			fetchIndexes(t, p)
 
-	start := time.Now()
-	resp, err := http.Get("http://" + p.Addr + "/test/debian/" + d.Filename)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, d.Size, resp.ContentLength)
-	first := make([]byte, 1)
-	_, err = io.ReadFull(resp.Body, first)
-	require.NoError(t, err)
-	ttfb := time.Since(start)
-	rest, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	total := time.Since(start)
-	require.Equal(t, d.SHA256, sha256.Sum256(append(first, rest...)))
-	t.Logf("first byte after %v, the whole %d bytes after %v", ttfb, d.Size, total)
-	assert.Less(t, ttfb, total/2, "the first byte comes long before the last")
+			start := time.Now()
+			resp, err := http.Get("http://" + p.Addr + "/test/debian/" + d.Filename)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, d.Size, resp.ContentLength)
+			first := make([]byte, 1)
+			_, err = io.ReadFull(resp.Body, first)
+			require.NoError(t, err)
+			ttfb := time.Since(start)
+			rest, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			total := time.Since(start)
+			require.Equal(t, d.SHA256, sha256.Sum256(append(first, rest...)))
+			t.Logf("first byte after %v, the whole %d bytes after %v", ttfb, d.Size, total)
+			assert.Less(t, ttfb, total/2, "the first byte comes long before the last")
+			assert.Equal(t, d.Size, mirror.BytesSent(d.Filename), "the mirror sent it once")
+		})
+	}
 }
 
 // TestAptGetSlowDebWithShortTimeout: APT's http method gives up on an answer

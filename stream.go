@@ -111,23 +111,52 @@ func (s *PieceStream) ReadAt(p []byte, off int64) (int, error) {
 	if s.whole != nil {
 		return s.whole.ReadAt(p, off)
 	}
+	n, err := readWhenWritten(s.ctx, s.partial, p, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("debtorrent: %s: piece %d while streaming: %w", s.t.info.Name, s.piece, err)
+	}
+	return n, err
+}
+
+// readWhenWritten reads p from off of a piece being written, waiting until
+// its prefix covers the bytes (or the piece is verified and ends); it fails
+// when the piece never will be (its hash failed, its writer stopped) or ctx
+// ends (with ctx's cause).
+func readWhenWritten(ctx context.Context, pr PartialReader, p []byte, off int64) (int, error) {
 	done := 0
 	for {
-		n, err := s.partial.ReadAt(p[done:], off+int64(done))
+		n, err := pr.ReadAt(p[done:], off+int64(done))
 		done += n
 		switch {
 		case err == nil, errors.Is(err, io.EOF):
 			return done, err
 		case !errors.Is(err, ErrBeyondPrefix):
-			return done, fmt.Errorf("debtorrent: %s: piece %d while streaming: %w", s.t.info.Name, s.piece, err)
+			return done, err
 		}
-		if _, err := s.partial.Wait(s.ctx, off+int64(done)); err != nil && !errors.Is(err, ErrBeyondPrefix) {
-			if cause := context.Cause(s.ctx); cause != nil && s.ctx.Err() != nil {
+		if _, err := pr.Wait(ctx, off+int64(done)); err != nil && !errors.Is(err, ErrBeyondPrefix) {
+			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 				err = cause
 			}
-			return done, fmt.Errorf("debtorrent: %s: piece %d while streaming: %w", s.t.info.Name, s.piece, err)
+			return done, err
 		}
 	}
+}
+
+// Started waits until the stream has its first byte (or the piece is
+// verified), so that a caller can still answer with an honest error when no
+// source delivers anything: it returns the error ReadAt would.
+func (s *PieceStream) Started() error {
+	if s.whole != nil || s.size == 0 {
+		return nil
+	}
+	_, err := readWhenWritten(s.ctx, s.partial, make([]byte, 1), 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		if cause := context.Cause(s.ctx); cause != nil && s.ctx.Err() != nil {
+			err = cause
+		}
+		return fmt.Errorf("debtorrent: %s: piece %d: %w", s.t.info.Name, s.piece, err)
+	}
+	return nil
 }
 
 // Close ends the stream: the piece stops being urgent for it.
