@@ -45,10 +45,12 @@ func ExampleClient() {
 	}
 	t.AddPeer(seeder.Addr().String()) // or TorrentOptions.Trackers
 
-	select {
-	case <-t.Complete():
-	case <-time.After(time.Minute):
-		panic("download stalled")
+	// Wait on the published statistics: once they say complete, they count
+	// every byte of it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := t.WaitFor(ctx, debtorrent.TorrentStats.Complete); err != nil {
+		panic(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(tmp, "leech", "share", "hello.txt"))
 	fmt.Printf("%s", data)

@@ -110,7 +110,8 @@ func TestPartialReaderOutcomes(t *testing.T) {
 			defer r.Close()
 			waited := make(chan error, 1)
 			go func() {
-				_, err := r.Wait(waitCtx(t), 20_000) // blocks until the end
+				// Past the held-back last byte: blocks until the outcome.
+				_, err := r.Wait(waitCtx(t), int64(len(data)-1))
 				waited <- err
 			}()
 			_ = tc.end(w)
