@@ -31,15 +31,8 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 	var sum [32]byte
 	copy(sum[:], pc.Hash)
 	etag := strconv.Quote("sha256:" + hex.EncodeToString(pc.Hash))
-	answer := func(rd PieceReader) *pipeline.Response {
-		return aptproxy.ServeContent(r, aptproxy.Content{Body: rd, Closer: rd, Size: rd.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
-	}
 	if rd, err := p.storage.OpenSHA256(sum); err == nil {
-		p.srv.DebServed("cache")
-		if r.Method == http.MethodGet {
-			p.srv.DebBytes("cache", rd.Size())
-		}
-		return answer(rd), "cache"
+		return p.serveStored(r, tor, etag, rd, "cache"), "cache"
 	}
 	if r.Method == http.MethodHead {
 		// The Packages entry says all a HEAD needs; no download for it.
@@ -57,18 +50,38 @@ func (p *Proxy) serveDeb(ctx context.Context, r *http.Request, t aptproxy.Target
 			return p.streamDeb(ctx, r, t, tor, ct, piece, sum, etag, later)
 		}
 	}
-	if resp, ok := p.streamFromMirror(ctx, r, t, tor, file, piece, sum, etag, later); ok {
-		return resp, "mirror"
+	return p.streamFromMirror(ctx, r, t, tor, file, piece, sum, etag, later), "mirror"
+}
+
+// serveStored answers with a stored, verified .deb and counts it as from
+// source.
+func (p *Proxy) serveStored(r *http.Request, tor *aptproxy.Torrent, etag string, rd PieceReader, source string) *pipeline.Response {
+	p.srv.DebServed(source)
+	if r.Method == http.MethodGet {
+		p.srv.DebBytes(source, rd.Size())
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
-	defer cancel()
-	rd, got, err := p.fetchDeb(ctx, tor, file, piece, sum)
-	if err != nil {
-		return debError(ctx, "/"+t.Rest, err), got.source()
+	return aptproxy.ServeContent(r, aptproxy.Content{Body: rd, Closer: rd, Size: rd.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
+}
+
+// streamAnswer answers with a stream that has its first byte. A Range of a
+// .deb whose last answer was cut short is ignored (never stitch old and new
+// bytes); a read that fails cuts this answer short too and is remembered.
+// sent is called once the stream is closed after a good answer, and returns
+// the source for the request log.
+func (p *Proxy) streamAnswer(r *http.Request, tor *aptproxy.Torrent, sum [32]byte, etag string, st pieceStream, cancel context.CancelFunc, later *string, sent func() string) *pipeline.Response {
+	if p.aborted.take(sum) {
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
 	}
-	p.srv.DebServed(got.source())
-	got.record(p.srv, rd.Size())
-	return answer(rd), got.source()
+	body := &debStream{pieceStream: st, cancel: cancel, done: func(failed bool) {
+		if failed {
+			p.aborted.add(sum)
+			*later = "error"
+			return
+		}
+		*later = sent()
+	}}
+	return aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: st.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
 }
 
 // streamDeb answers a .deb the Client's torrent ct is to fetch at once, and
@@ -96,64 +109,43 @@ func (p *Proxy) streamDeb(ctx context.Context, r *http.Request, t aptproxy.Targe
 		cancel()
 		return resp, "mirror"
 	}
-	if p.aborted.take(sum) {
-		r.Header.Del("Range") // never stitch old and new bytes
-		r.Header.Del("If-Range")
-	}
-	body := &debStream{pieceStream: st, cancel: cancel, done: func(failed bool) {
-		if failed {
-			p.aborted.add(sum)
-			*later = "error"
-			return
-		}
+	return p.streamAnswer(r, tor, sum, etag, st, cancel, later, func() string {
 		after := ct.Stats()
 		o := origin{peers: after.BytesFromPeers - before.BytesFromPeers, web: after.BytesFromWeb - before.BytesFromWeb}
 		p.srv.DebServed(o.source())
 		o.record(p.srv, st.Size())
-		*later = o.source()
-	}}
-	resp := aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: st.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType})
-	return resp, "swarm"
+		return o.source()
+	}), "swarm"
 }
 
 // streamFromMirror answers a .deb without the engine (no Client, or its
-// torrent not running) straight from the mirror download as it is written,
-// as streamDeb does from the engine; false when the storage cannot be read
-// while written (the caller then waits for the whole file).
-func (p *Proxy) streamFromMirror(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file, piece int, sum [32]byte, etag string, later *string) (*pipeline.Response, bool) {
+// torrent not running) from the mirror download as it is written, as
+// streamDeb does from the engine; when the storage cannot be read while
+// written, once the download is whole.
+func (p *Proxy) streamFromMirror(ctx context.Context, r *http.Request, t aptproxy.Target, tor *aptproxy.Torrent, file, piece int, sum [32]byte, etag string, later *string) *pipeline.Response {
 	src, err := p.sources.get(tor.Mirror, tor.ArchiveKey, tor.RootURLs)
 	if err != nil {
-		return nil, false
+		return debError(ctx, "/"+t.Rest, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.DebTimeout)
 	size := tor.Info.Pieces[piece].Length
 	pr, release, outcome, err := p.mirror.stream(sctx, src, tor.Info.Files[file].Path, sum, size)
-	if release != nil {
-		defer func() {
-			if pr == nil {
-				release()
-			}
-		}()
-	}
-	if err != nil {
-		resp := debError(sctx, "/"+t.Rest, err)
-		cancel()
-		return resp, true
-	}
-	if pr == nil { // downloaded whole: the storage could not be read while written
-		cancel()
+	if err != nil || pr == nil {
+		defer cancel()
+		if release != nil {
+			defer release()
+		}
+		if err != nil {
+			return debError(sctx, "/"+t.Rest, err)
+		}
 		rd, err := p.storage.OpenSHA256(sum)
 		if err != nil {
-			return debError(ctx, "/"+t.Rest, fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", t.Rest, err)), true
+			return debError(ctx, "/"+t.Rest, fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", t.Rest, err))
 		}
-		p.srv.DebServed("mirror")
-		if r.Method == http.MethodGet {
-			p.srv.DebBytes("mirror", rd.Size())
-		}
-		return aptproxy.ServeContent(r, aptproxy.Content{Body: rd, Closer: rd, Size: rd.Size(), ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType}), true
+		return p.serveStored(r, tor, etag, rd, "mirror")
 	}
 	ps := &prefixStream{ctx: sctx, pr: pr, release: release}
-	if _, err := readWhenWritten(sctx, pr, make([]byte, 1), 0); err != nil && !errors.Is(err, io.EOF) {
+	if err := ps.Started(); err != nil {
 		if errors.Is(err, ErrWriterStopped) {
 			if cause := outcome(); cause != nil {
 				err = cause // why the download stopped
@@ -162,23 +154,13 @@ func (p *Proxy) streamFromMirror(ctx context.Context, r *http.Request, t aptprox
 		resp := debError(sctx, "/"+t.Rest, err)
 		ps.Close()
 		cancel()
-		return resp, true
+		return resp
 	}
-	if p.aborted.take(sum) {
-		r.Header.Del("Range")
-		r.Header.Del("If-Range")
-	}
-	body := &debStream{pieceStream: ps, cancel: cancel, done: func(failed bool) {
-		if failed {
-			p.aborted.add(sum)
-			*later = "error"
-			return
-		}
+	return p.streamAnswer(r, tor, sum, etag, ps, cancel, later, func() string {
 		p.srv.DebServed("mirror")
 		p.srv.DebBytes("mirror", size)
-		*later = "mirror"
-	}}
-	return aptproxy.ServeContent(r, aptproxy.Content{Body: body, Closer: body, Size: size, ModTime: tor.ModTime, ETag: etag, ContentType: aptproxy.DebContentType}), true
+		return "mirror"
+	})
 }
 
 // prefixStream reads a mirror download while it is written.
@@ -194,6 +176,15 @@ func (s *prefixStream) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (s *prefixStream) Size() int64 { return s.pr.Size() }
+
+// Started waits for the download's first byte, as PieceStream.Started does.
+func (s *prefixStream) Started() error {
+	_, err := readWhenWritten(s.ctx, s.pr, make([]byte, 1), 0)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
 
 func (s *prefixStream) Close() error {
 	err := s.pr.Close()
@@ -282,20 +273,19 @@ func (a *abortedSet) take(sum [32]byte) bool {
 	return ok && time.Since(at) <= abortedFor
 }
 
-// origin says where the bytes of a fetched .deb came from: the engine's
+// origin says where the bytes of a streamed .deb came from: the engine's
 // counters of bytes kept from peers and from the web source while it was
-// waited for (with other downloads of the torrent at once, its share of
-// them), or the mirror alone.
+// streamed (with other downloads of the torrent at once, its share of
+// them).
 type origin struct {
 	peers, web int64
-	mirrorOnly bool
 }
 
 // source names the origin for the request log: peers, mirror, mixed, or
 // cache (stored meanwhile, by another torrent).
 func (o origin) source() string {
 	switch {
-	case o.mirrorOnly || (o.web > 0 && o.peers == 0):
+	case o.web > 0 && o.peers == 0:
 		return "mirror"
 	case o.peers > 0 && o.web == 0:
 		return "peers"
@@ -316,44 +306,6 @@ func (o origin) record(srv *aptproxy.Server, size int64) {
 	default:
 		srv.DebBytes(s, size)
 	}
-}
-
-// fetchDeb brings piece (file) of tor into the storage and opens it: through
-// the Client's torrent when there is one, else from the mirror.
-func (p *Proxy) fetchDeb(ctx context.Context, tor *aptproxy.Torrent, file, piece int, sum [32]byte) (PieceReader, origin, error) {
-	if p.client != nil {
-		if ct, ok := p.client.Torrent(tor.Info.InfoHash()); ok {
-			return p.fromSwarm(ctx, ct, piece)
-		}
-		p.log.Warn("debtorrent: proxy: torrent not running; fetching from the mirror", "torrent", tor.Name.String())
-	}
-	mirror := origin{mirrorOnly: true}
-	src, err := p.sources.get(tor.Mirror, tor.ArchiveKey, tor.RootURLs)
-	if err != nil {
-		return nil, mirror, err
-	}
-	path := tor.Info.Files[file].Path
-	if err := p.mirror.fetch(ctx, src, path, sum, tor.Info.Pieces[piece].Length); err != nil {
-		return nil, mirror, err
-	}
-	rd, err := p.storage.OpenSHA256(sum)
-	if err != nil {
-		return nil, mirror, fmt.Errorf("debtorrent: proxy: %s was stored but cannot be read: %w", path, err)
-	}
-	return rd, mirror, nil
-}
-
-// fromSwarm waits for piece of ct, urgent with PeerWait as its deadline, and
-// opens it.
-func (p *Proxy) fromSwarm(ctx context.Context, ct *Torrent, piece int) (PieceReader, origin, error) {
-	before := ct.Stats()
-	rd, err := ct.ReadPiece(ctx, piece, WithDeadline(time.Now().Add(p.cfg.PeerWait)))
-	after := ct.Stats()
-	o := origin{peers: after.BytesFromPeers - before.BytesFromPeers, web: after.BytesFromWeb - before.BytesFromWeb}
-	if err != nil {
-		return nil, o, err
-	}
-	return rd, o, nil
 }
 
 // debError turns a failure to get a .deb into the answer APT understands:

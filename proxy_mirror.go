@@ -204,23 +204,6 @@ func (m *mirrorFetcher) leave(f *mirrorFetch) {
 	}
 }
 
-// fetch brings the file at path of src, of size bytes and SHA256 sum, into
-// the storage, verified.
-func (m *mirrorFetcher) fetch(ctx context.Context, src websource.WebSource, path string, sum [32]byte, size int64) error {
-	f, err := m.join(src, path, sum, size)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-f.done:
-		m.leave(f)
-		return f.err
-	case <-ctx.Done():
-		m.leave(f)
-		return context.Cause(ctx)
-	}
-}
-
 // stream returns a reader of the file while it is downloaded (its last
 // byte only once verified); when the storage cannot be read while written it
 // waits for the download and returns a nil reader (the file is then stored,
