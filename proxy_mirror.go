@@ -22,7 +22,7 @@ type webSources struct {
 	health  mirrorHealth
 
 	mu        sync.Mutex
-	byArchive map[string]websource.WebSource
+	byArchive map[string]gatedSource
 }
 
 // mirrorHealth says whether a mirror may be asked now and learns from each
@@ -39,7 +39,7 @@ func newWebSources(factory func([]string) (websource.WebSource, error), health m
 			return websource.NewHTTP(urls, websource.Options{Client: hc, Logger: log, AllowRedirect: allowRedirect})
 		}
 	}
-	return &webSources{factory: factory, health: health, byArchive: map[string]websource.WebSource{}}
+	return &webSources{factory: factory, health: health, byArchive: map[string]gatedSource{}}
 }
 
 // get returns the web source of an archive of mirror, made on first use.
@@ -49,13 +49,13 @@ func (w *webSources) get(mirror, archiveKey string, rootURLs []string) (websourc
 	if s, ok := w.byArchive[archiveKey]; ok {
 		return s, nil
 	}
-	s, err := w.factory(rootURLs)
+	src, err := w.factory(rootURLs)
 	if err != nil {
 		return nil, fmt.Errorf("debtorrent: proxy: web source for %s: %w", archiveKey, err)
 	}
-	s = gatedSource{WebSource: s, mirror: mirror, health: w.health}
-	w.byArchive[archiveKey] = s
-	return s, nil
+	g := gatedSource{WebSource: src, mirror: mirror, health: w.health}
+	w.byArchive[archiveKey] = g
+	return g, nil
 }
 
 // gatedSource is a web source behind its mirror's gate: while the mirror is
@@ -98,10 +98,7 @@ func (w *webSources) stats() []websource.MirrorStats {
 	defer w.mu.Unlock()
 	var out []websource.MirrorStats
 	for _, s := range w.byArchive {
-		if g, ok := s.(gatedSource); ok {
-			s = g.WebSource
-		}
-		if st, ok := s.(statsReporter); ok {
+		if st, ok := s.WebSource.(statsReporter); ok {
 			out = append(out, st.Stats()...)
 		}
 	}
@@ -113,10 +110,7 @@ func (w *webSources) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, s := range w.byArchive {
-		if g, ok := s.(gatedSource); ok {
-			s = g.WebSource
-		}
-		if c, ok := s.(interface{ Close() }); ok {
+		if c, ok := s.WebSource.(interface{ Close() }); ok {
 			c.Close()
 		}
 	}

@@ -30,9 +30,6 @@ func (t *Torrent) resumeKept(i int) {
 	for off := int64(0); off < kept; off += piecepicker.BlockSize {
 		r := piecepicker.Request{Piece: i, Begin: off, Length: min(piecepicker.BlockSize, length-off)}
 		rc := t.pk.BlockReceived(t.resumed, r)
-		if rc.Wanted {
-			t.counts.bytesResumed += r.Length
-		}
 		for _, o := range rc.Cancel {
 			if q := t.peerOf(o); q != nil {
 				t.cancelRequest(q, r)

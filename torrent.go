@@ -126,7 +126,6 @@ type Torrent struct {
 // torrentCounts are the loop's counters, published in TorrentStats.
 type torrentCounts struct {
 	fromPeers, fromWeb int64
-	bytesResumed       int64 // kept by the storage from earlier attempts and not fetched again
 	bytesHave          int64
 	hashFailures       int
 	banned             int

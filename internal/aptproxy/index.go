@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/debtorrent/debtorrent/debsource"
@@ -50,7 +49,7 @@ func (s *Server) ServeIndex(ctx context.Context, r *http.Request, t Target) *pip
 		// An InRelease or Release.gpg never cached beside a cached Release:
 		// the mirror had none, so APT goes on as it did online.
 		if b := path.Base(t.Path.Path); b == "InRelease" || b == "Release.gpg" {
-			if rt, ok := s.sibling(t, "Release"); ok {
+			if rt, ok := s.target(t, "Release"); ok {
 				if e, ok := s.cfg.Cache.Peek(rt.Key()); ok {
 					e.Close()
 					return pipeline.Text(http.StatusNotFound, "debtorrent: the mirror cannot be reached, and its "+b+" is not in the cache (its Release is): "+RootCause(err))
@@ -89,16 +88,6 @@ func (s *Server) noteRelease(ctx context.Context, t Target, e *indexcache.Entry)
 	s.archives.setRelease(t.ArchiveKey(), t.Path.Suite, rel)
 	s.suites.remember(t)
 	s.joinSuite(t, rel)
-}
-
-// sibling is the file name in t's directory.
-func (s *Server) sibling(t Target, name string) (Target, bool) {
-	dir := path.Dir(t.Rest)
-	mp, err := debsource.ClassifyPath(strings.TrimPrefix(path.Dir(t.Path.Path)+"/"+name, "./"))
-	if err != nil {
-		return Target{}, false
-	}
-	return Target{Mirror: t.Mirror, Base: t.Base, Rest: dir + "/" + name, Root: t.Root, Path: mp}, true
 }
 
 // parseRelease reads a cached Release or InRelease.
